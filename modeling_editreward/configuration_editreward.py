@@ -1,0 +1,94 @@
+"""Configuration of an EditReward model: a Qwen2.5-VL backbone plus one Gaussian head per quality dimension."""
+
+from transformers import PreTrainedConfig, Qwen2_5_VLConfig
+
+from .prompts_editreward import IMAGE_PIXELS, REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS
+
+FUSIONS = ("mean", "min", "sum")
+POSITION_MODES = ("mrope", "sequential")
+
+
+class EditRewardConfig(PreTrainedConfig):
+    r"""
+    Args:
+        vlm_config (`dict` or `Qwen2_5_VLConfig`, *optional*):
+            The backbone's configuration (Qwen2.5-VL or a model of the same architecture such as MiMo-VL).
+        dimensions (`list[str]`, *optional*, defaults to `["instruction_following", "visual_quality"]`):
+            The quality dimensions, in head order. Each gets its own rubric prompt and head.
+        rubric_prompts (`dict[str, str]`, *optional*):
+            One prompt template per dimension with a `{text_prompt}` field for the instruction. Defaults to the
+            released models' prompts, byte-exact.
+        reward_suffix (`str`, *optional*):
+            Appended to each rubric prompt; contains the reward token whose hidden state the heads read.
+        reward_token (`str`, *optional*, defaults to `"<|Reward|>"`):
+            The special token marking the position the heads read.
+        reward_token_id (`int`, *optional*):
+            Its id in the tokenizer (set by the processor when the token is added).
+        head_hidden_sizes (`list[int]`, *optional*, defaults to `[1024, 16]`):
+            Hidden sizes of each head's MLP; its output is `[mu, log_sigma]`.
+        head_dropout (`float`, *optional*, defaults to 0.05):
+            Dropout after the first hidden layer of each head.
+        fusion (`str`, *optional*, defaults to `"mean"`):
+            How the dimensions fuse into the overall score: `mean` (mean of mu and of log sigma, the released
+            models), `min` (elementwise minimum) or `sum` (sum of independent Gaussians).
+        position_mode (`str`, *optional*, defaults to `"mrope"`):
+            `mrope`: the backbone's native 3-D rotary positions. `sequential`: plain 1-D positions on all three
+            rope axes, what the released checkpoints were trained and run with.
+        image_pixels (`int`, *optional*, defaults to 200704):
+            Pixel budget each image is resized to (aspect kept, sides multiples of 28; min = max).
+    """
+
+    model_type = "editreward"
+    sub_configs_defaults = {"vlm_config": Qwen2_5_VLConfig}
+
+    def __init__(
+        self,
+        vlm_config=None,
+        dimensions=None,
+        rubric_prompts=None,
+        reward_suffix=REWARD_SUFFIX,
+        reward_token=REWARD_TOKEN,
+        reward_token_id=None,
+        head_hidden_sizes=(1024, 16),
+        head_dropout=0.05,
+        fusion="mean",
+        position_mode="mrope",
+        image_pixels=IMAGE_PIXELS,
+        **kwargs,
+    ):
+        if isinstance(vlm_config, dict):
+            vlm_config = Qwen2_5_VLConfig(**vlm_config)
+        self.vlm_config = vlm_config if vlm_config is not None else Qwen2_5_VLConfig()
+        self.dimensions = list(dimensions) if dimensions is not None else list(RUBRIC_PROMPTS)
+        self.rubric_prompts = dict(rubric_prompts) if rubric_prompts is not None else dict(RUBRIC_PROMPTS)
+        self.reward_suffix = reward_suffix
+        self.reward_token = reward_token
+        self.reward_token_id = reward_token_id
+        self.head_hidden_sizes = list(head_hidden_sizes)
+        self.head_dropout = head_dropout
+        self.fusion = fusion
+        self.position_mode = position_mode
+        self.image_pixels = image_pixels
+        kwargs["num_labels"] = 1  # TRL's RewardTrainer requires a single scalar reward
+        super().__init__(**kwargs)
+        self.validate_editreward()
+
+    def validate_editreward(self):
+        """Fail at construction, naming the field, rather than deep inside a forward pass."""
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"fusion={self.fusion!r} is not supported; use one of {FUSIONS}.")
+        if self.position_mode not in POSITION_MODES:
+            raise ValueError(f"position_mode={self.position_mode!r} is not supported; use one of {POSITION_MODES}.")
+        if not self.dimensions:
+            raise ValueError("dimensions is empty; an EditReward model needs at least one quality dimension.")
+        missing = [d for d in self.dimensions if d not in self.rubric_prompts]
+        if missing:
+            raise ValueError(f"rubric_prompts has no prompt for dimensions {missing}; add one per dimension.")
+        if self.reward_token not in self.reward_suffix:
+            raise ValueError(f"reward_suffix must contain the reward token {self.reward_token!r}.")
+        if self.image_pixels < 28 * 28:
+            raise ValueError(f"image_pixels={self.image_pixels} is below one 28x28 patch group.")
+
+    @property
+    def hidden_size(self) -> int:
+        return self.vlm_config.text_config.hidden_size

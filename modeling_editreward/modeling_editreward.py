@@ -1,0 +1,182 @@
+"""EditRewardModel: a Qwen2.5-VL backbone whose final hidden state at the reward token feeds one Gaussian head
+per quality dimension (EditReward, arXiv 2509.26346)."""
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel, Qwen2_5_VLModel
+from transformers.utils import ModelOutput
+
+from .configuration_editreward import EditRewardConfig
+
+
+@dataclass
+class EditRewardOutput(ModelOutput):
+    """
+    Scores of a batch of (source, instruction, edited) triplets. Each dimension's score is a Gaussian N(mu, sigma^2).
+
+    Args:
+        loss (`torch.FloatTensor`, *optional*): set by trainers, never by the model.
+        logits (`torch.FloatTensor` of shape `(batch, 1)`): the fused score, the scalar reward TRL reads.
+        score (`torch.FloatTensor` of shape `(batch,)`): the fused score (mean of the fused Gaussian).
+        score_log_sigma (`torch.FloatTensor` of shape `(batch,)`): log spread of the fused Gaussian.
+        mu (`torch.FloatTensor` of shape `(batch, num_dimensions)`): per-dimension means, in config order.
+        log_sigma (`torch.FloatTensor` of shape `(batch, num_dimensions)`): per-dimension log spreads.
+        sigma (`torch.FloatTensor` of shape `(batch, num_dimensions)`): `exp(log_sigma)`.
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    score: torch.FloatTensor | None = None
+    score_log_sigma: torch.FloatTensor | None = None
+    mu: torch.FloatTensor | None = None
+    log_sigma: torch.FloatTensor | None = None
+    sigma: torch.FloatTensor | None = None
+
+
+def fuse_dimensions(mu: torch.Tensor, log_sigma: torch.Tensor, fusion: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fuse per-dimension Gaussians [batch, dims] into one [batch]: `mean` (the released models), `min`, `sum`."""
+    if fusion == "mean":
+        return mu.mean(-1), log_sigma.mean(-1)
+    if fusion == "min":
+        return mu.min(-1).values, log_sigma.min(-1).values
+    if fusion == "sum":  # sum of independent Gaussians
+        return mu.sum(-1), 0.5 * torch.logsumexp(2 * log_sigma, dim=-1)
+    raise ValueError(f"Unknown fusion {fusion!r}; use mean, min or sum.")
+
+
+class EditRewardHead(nn.Sequential):
+    """Linear -> ReLU -> Dropout -> (Linear -> ReLU)* -> Linear(., 2): `[mu, log_sigma]` from one hidden state.
+
+    With hidden sizes (1024, 16) the Sequential indices are 0, 3, 5, as in the released checkpoints.
+    """
+
+    def __init__(self, input_size: int, hidden_sizes: list[int], dropout: float):
+        layers, size = [], input_size
+        for i, hidden in enumerate(hidden_sizes):
+            layers += [nn.Linear(size, hidden), nn.ReLU()] + ([nn.Dropout(dropout)] if i == 0 else [])
+            size = hidden
+        super().__init__(*layers, nn.Linear(size, 2))
+
+
+class EditRewardPreTrainedModel(PreTrainedModel):
+    config_class = EditRewardConfig
+    base_model_prefix = "model"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["Qwen2_5_VLDecoderLayer", "Qwen2_5_VLVisionBlock"]
+    _keep_in_fp32_modules_strict = ["heads"]
+    _supports_sdpa = True
+    _supports_flash_attn = True
+
+    def _init_weights(self, module):
+        if isinstance(module, EditRewardModel):
+            nn.init.normal_(module.reward_token_embedding, std=self.config.vlm_config.text_config.initializer_range)
+        elif isinstance(module, nn.Linear):
+            module.reset_parameters()  # PyTorch's default, as the released heads
+
+
+class EditRewardModel(EditRewardPreTrainedModel):
+    """Scores edits: `model(**processor(source_images, instructions, edited_images))` -> `EditRewardOutput`.
+
+    One backbone pass per call scores every (triplet, dimension) row; each distinct image goes through the vision
+    tower once however many rows use it.
+    """
+
+    def __init__(self, config: EditRewardConfig, backbone: Qwen2_5_VLModel | None = None):
+        super().__init__(config)
+        self.model = backbone if backbone is not None else Qwen2_5_VLModel._from_config(config.vlm_config)
+        embeddings = self.model.get_input_embeddings().weight
+        self.reward_token_embedding = nn.Parameter(torch.empty(config.hidden_size, dtype=embeddings.dtype))
+        self.heads = nn.ModuleDict(
+            {dim: EditRewardHead(config.hidden_size, config.head_hidden_sizes, config.head_dropout) for dim in config.dimensions}
+        )
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value):
+        self.model.set_input_embeddings(value)
+
+    def _apply(self, fn, *args, **kwargs):
+        """Dtype casts (`.to(bf16)`, `.half()`) move the heads but keep them in float32."""
+        super()._apply(fn, *args, **kwargs)
+        for param in self.heads.parameters():
+            if param.dtype != torch.float32:
+                param.data = param.data.float()
+        return self
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor,
+        pixel_values: torch.Tensor,
+        image_grid_thw: torch.LongTensor,
+        image_index: torch.LongTensor,
+        **kwargs,
+    ) -> EditRewardOutput:
+        r"""
+        Args:
+            input_ids, attention_mask (`torch.LongTensor` of shape `(batch * num_dimensions, seq_len)`):
+                one row per (triplet, dimension), triplet-major, right-padded, one reward token per row.
+            pixel_values (`torch.FloatTensor` of shape `(num_patches, patch_dim)`): patches of the distinct images.
+            image_grid_thw (`torch.LongTensor` of shape `(num_images, 3)`): the distinct images' patch grids.
+            image_index (`torch.LongTensor` of shape `(batch, 2)`): per triplet, its source and edited image.
+        """
+        num_dims = len(self.config.dimensions)
+        if input_ids.shape[0] != image_index.shape[0] * num_dims:
+            raise ValueError(
+                f"input_ids has {input_ids.shape[0]} rows but {image_index.shape[0]} triplets x {num_dims} dimensions "
+                f"need {image_index.shape[0] * num_dims}; build inputs with EditRewardProcessor."
+            )
+        row_images = image_index.repeat_interleave(num_dims, dim=0).flatten()
+        inputs_embeds = self._embed(input_ids, pixel_values, image_grid_thw, row_images)
+        position_ids = self._position_ids(input_ids, attention_mask, image_grid_thw[row_images])
+        hidden = self.model.language_model(
+            inputs_embeds=inputs_embeds, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
+        ).last_hidden_state
+        pooled = hidden[input_ids == self.config.reward_token_id].view(image_index.shape[0], num_dims, -1)
+        raw = torch.stack(
+            [head(pooled[:, d].to(next(head.parameters()).dtype)) for d, head in enumerate(self.heads.values())], dim=1
+        )
+        mu, log_sigma = raw.float().unbind(-1)
+        score, score_log_sigma = fuse_dimensions(mu, log_sigma, self.config.fusion)
+        return EditRewardOutput(
+            logits=score.unsqueeze(-1), score=score, score_log_sigma=score_log_sigma,
+            mu=mu, log_sigma=log_sigma, sigma=log_sigma.exp(),
+        )
+
+    def encode_images(self, pixel_values: torch.Tensor, image_grid_thw: torch.LongTensor) -> tuple[torch.Tensor, ...]:
+        """Vision-tower features of each distinct image, one tensor of visual tokens per image."""
+        return self.model.get_image_features(pixel_values, image_grid_thw).pooler_output
+
+    def _embed(self, input_ids, pixel_values, image_grid_thw, row_images):
+        """Token embeddings with the reward-token parameter and each row's image features put in place."""
+        cfg = self.config
+        is_reward = input_ids == cfg.reward_token_id
+        if not torch.equal(is_reward.sum(-1), torch.ones_like(is_reward[:, 0], dtype=torch.long)):
+            raise ValueError(f"Every row needs exactly one reward token {cfg.reward_token!r} (id {cfg.reward_token_id}).")
+        embeds = self.model.get_input_embeddings()(input_ids.masked_fill(is_reward, 0))
+        embeds = torch.where(is_reward.unsqueeze(-1), self.reward_token_embedding.to(embeds.dtype), embeds)
+        image_features = self.encode_images(pixel_values, image_grid_thw)
+        row_features = torch.cat([image_features[i] for i in row_images.tolist()]).to(embeds.dtype)
+        image_mask = (input_ids == cfg.vlm_config.image_token_id).unsqueeze(-1)
+        if image_mask.sum() != row_features.shape[0]:
+            raise ValueError(
+                f"input_ids hold {int(image_mask.sum())} image tokens but image_index selects "
+                f"{row_features.shape[0]} visual tokens; inputs and images do not belong together."
+            )
+        return embeds.masked_scatter(image_mask, row_features)
+
+    def _position_ids(self, input_ids, attention_mask, row_grids):
+        """[3, rows, seq] rotary positions: the backbone's 3-D M-RoPE, or the released models' 1-D positions."""
+        if self.config.position_mode == "sequential":
+            positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+            return positions.unsqueeze(0).expand(3, -1, -1)
+        mm_token_type_ids = (input_ids == self.config.vlm_config.image_token_id).int()
+        positions, _ = self.model.get_rope_index(
+            input_ids, mm_token_type_ids=mm_token_type_ids, image_grid_thw=row_grids, attention_mask=attention_mask
+        )
+        return positions

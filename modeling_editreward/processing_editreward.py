@@ -1,0 +1,147 @@
+"""EditRewardProcessor: (source image, instruction, edited image) triplets to one batch for all dimensions."""
+
+import hashlib
+import os
+
+import numpy as np
+import torch
+from transformers.feature_extraction_utils import BatchFeature
+from transformers.processing_utils import ProcessorMixin
+
+from .images_editreward import load_image_for_budget
+from .prompts_editreward import IMAGE_PIXELS, REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS
+
+IMAGE_PAD = "<|image_pad|>"
+_RESERVED_TOKENS = (IMAGE_PAD, "<|video_pad|>", "<|vision_start|>", "<|vision_end|>")
+
+
+class EditRewardProcessor(ProcessorMixin):
+    r"""
+    Wraps the backbone's tokenizer and PIL image processor, and builds the released models' input: for each triplet
+    and each dimension, one user turn with the source image, the edited image, then the rubric prompt with the
+    instruction and the reward suffix, rendered with the backbone's chat template (`add_generation_prompt=True`).
+
+    Rows are triplet-major (`row = triplet * num_dimensions + dimension`). Each distinct image is resized and
+    patchified once per call, however many rows use it; `image_index[i] = (source, edited)` points into the
+    distinct images (`image_grid_thw`, `pixel_values`).
+
+    Args:
+        image_processor (`Qwen2VLImageProcessorPil`): the backbone's image processor (PIL backend).
+        tokenizer (`Qwen2Tokenizer`): the backbone's tokenizer, with the reward token added as a special token.
+        chat_template (`str`): the backbone's chat template.
+        dimensions (`list[str]`): the quality dimensions, in head order (must match the model config).
+        rubric_prompts (`dict[str, str]`): one prompt template per dimension, with a `{text_prompt}` field.
+        reward_suffix (`str`): appended to each prompt; contains the reward token.
+        reward_token (`str`): the token whose hidden state the heads read.
+        image_pixels (`int`): pixel budget of every image (aspect kept, sides multiples of 28).
+    """
+
+    def __init__(
+        self,
+        image_processor=None,
+        tokenizer=None,
+        chat_template=None,
+        dimensions=None,
+        rubric_prompts=None,
+        reward_suffix=REWARD_SUFFIX,
+        reward_token=REWARD_TOKEN,
+        image_pixels=IMAGE_PIXELS,
+        **kwargs,
+    ):
+        self.dimensions = list(dimensions) if dimensions is not None else list(RUBRIC_PROMPTS)
+        self.rubric_prompts = dict(rubric_prompts) if rubric_prompts is not None else dict(RUBRIC_PROMPTS)
+        self.reward_suffix = reward_suffix
+        self.reward_token = reward_token
+        self.image_pixels = image_pixels
+        if tokenizer is not None and reward_token not in tokenizer.get_vocab():
+            tokenizer.add_special_tokens({"additional_special_tokens": [reward_token]})
+        super().__init__(image_processor, tokenizer, chat_template=chat_template)
+
+    @property
+    def reward_token_id(self) -> int:
+        return self.tokenizer.convert_tokens_to_ids(self.reward_token)
+
+    @property
+    def image_token_id(self) -> int:
+        return self.tokenizer.convert_tokens_to_ids(IMAGE_PAD)
+
+    def __call__(self, source_images=None, instructions=None, edited_images=None, return_tensors="pt", **kwargs):
+        """Encode triplets. Images may be PIL images, file paths or numpy arrays; lists must have equal lengths."""
+        reserved = (*_RESERVED_TOKENS, self.reward_token)
+        source_images, instructions, edited_images = _as_triplet_lists(source_images, instructions, edited_images, reserved)
+        images, image_index = self._load_distinct_images(source_images, edited_images)
+        vision = self.image_processor(images=images, do_resize=False, return_tensors="pt")
+        tokens_per_image = (vision["image_grid_thw"].prod(-1) // self.image_processor.merge_size**2).tolist()
+        texts = [
+            self._row_text(instruction, tokens_per_image[source], tokens_per_image[edited], dimension)
+            for (source, edited), instruction in zip(image_index, instructions)
+            for dimension in self.dimensions
+        ]
+        text = self.tokenizer(texts, padding=True, return_tensors="pt", add_special_tokens=False)
+        data = {
+            "input_ids": text["input_ids"],
+            "attention_mask": text["attention_mask"],
+            "pixel_values": vision["pixel_values"],
+            "image_grid_thw": vision["image_grid_thw"],
+            "image_index": torch.tensor(image_index, dtype=torch.long),
+        }
+        return BatchFeature(data=data, tensor_type=return_tensors)
+
+    def _load_distinct_images(self, source_images, edited_images):
+        """Load every image once and keep one copy of identical images (same pixels after resizing)."""
+        loaded, distinct, image_index = {}, {}, []
+        for i, (source, edited) in enumerate(zip(source_images, edited_images)):
+            pair = []
+            for image, name in ((source, f"source_images[{i}]"), (edited, f"edited_images[{i}]")):
+                key = os.fspath(image) if isinstance(image, (str, os.PathLike)) else id(image)
+                if key not in loaded:
+                    loaded[key] = _content_key(load_image_for_budget(image, self.image_pixels, name))
+                content, resized = loaded[key]
+                pair.append(distinct.setdefault(content, (len(distinct), resized))[0])
+            image_index.append(pair)
+        return [resized for _, resized in distinct.values()], image_index
+
+    def _row_text(self, instruction: str, source_tokens: int, edited_tokens: int, dimension: str) -> str:
+        prompt = self.rubric_prompts[dimension].format(text_prompt=instruction) + self.reward_suffix
+        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "image"}, {"type": "text", "text": prompt}]}]
+        text = self.tokenizer.apply_chat_template(
+            messages, chat_template=self.chat_template, tokenize=False, add_generation_prompt=True
+        )
+        before, between, after = text.split(IMAGE_PAD)
+        return before + IMAGE_PAD * source_tokens + between + IMAGE_PAD * edited_tokens + after
+
+    def batch_decode(self, *args, **kwargs):
+        return self.tokenizer.batch_decode(*args, **kwargs)
+
+    def decode(self, *args, **kwargs):
+        return self.tokenizer.decode(*args, **kwargs)
+
+
+def _content_key(image):
+    digest = hashlib.blake2b(np.asarray(image).tobytes(), digest_size=16)
+    digest.update(repr(image.size).encode())
+    return digest.hexdigest(), image
+
+
+def _as_triplet_lists(source_images, instructions, edited_images, reserved_tokens):
+    """Validate and normalise the three inputs to equal-length lists, naming what is wrong."""
+    if source_images is None or instructions is None or edited_images is None:
+        raise ValueError("EditRewardProcessor needs source_images, instructions and edited_images.")
+    if isinstance(instructions, str):
+        instructions = [instructions]
+    if not isinstance(source_images, (list, tuple)):
+        source_images = [source_images]
+    if not isinstance(edited_images, (list, tuple)):
+        edited_images = [edited_images]
+    lengths = {"source_images": len(source_images), "instructions": len(instructions), "edited_images": len(edited_images)}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"source_images, instructions and edited_images must have the same length, got {lengths}.")
+    if not source_images:
+        raise ValueError("No triplets given: source_images, instructions and edited_images are empty.")
+    for i, instruction in enumerate(instructions):
+        if not isinstance(instruction, str) or not instruction.strip():
+            raise ValueError(f"instructions[{i}] is empty or not a string ({instruction!r}); give the edit instruction.")
+        reserved = [token for token in reserved_tokens if token in instruction]
+        if reserved:
+            raise ValueError(f"instructions[{i}] contains the reserved special tokens {reserved}; remove them.")
+    return list(source_images), list(instructions), list(edited_images)

