@@ -3,7 +3,8 @@
 An EditReward head predicts each edit's score as N(mu, sigma^2). For two edits A and B the difference is
 z ~ N(d, s^2) with d = mu_A - mu_B and s = sqrt(sigma_A^2 + sigma_B^2). Both the preference probability
 P(A > B) = E[sigmoid(z)] and the training losses are one-dimensional expectations over z, which Gauss-Hermite
-quadrature computes deterministically (32 nodes are exact to float32 precision for the smooth integrands here).
+quadrature computes deterministically. With 32 nodes the error is below 1e-5 for s <= 3 and grows beyond
+(about 3e-3 relative at s = 5 for the likelihood), where the sigmoid is sharp on the scale of the nodes.
 """
 
 from functools import lru_cache

@@ -70,6 +70,25 @@ class EditRewardPreTrainedModel(PreTrainedModel):
     _supports_sdpa = True
     _supports_flash_attn = True
 
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        """`PreTrainedModel.from_pretrained` that refuses checkpoints with missing or unexpected weights.
+
+        A reward model loaded with random heads or a random reward token scores silently wrong, so every
+        mismatch between the checkpoint and the architecture is an error naming the keys.
+        """
+        output_loading_info = kwargs.pop("output_loading_info", False)
+        model, info = super().from_pretrained(*args, output_loading_info=True, **kwargs)
+        problems = {kind: sorted(info.get(kind) or ()) for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")}
+        problems = {kind: keys for kind, keys in problems.items() if keys}
+        if problems:
+            details = "; ".join(f"{kind} ({len(keys)}): {', '.join(map(str, keys[:8]))}" for kind, keys in problems.items())
+            raise ValueError(
+                f"The checkpoint does not match {cls.__name__}: {details}. Convert released EditReward checkpoints "
+                "with `editreward convert`, and start new models with EditRewardModel.from_backbone."
+            )
+        return (model, info) if output_loading_info else model
+
     def _init_weights(self, module):
         if isinstance(module, EditRewardModel):
             nn.init.normal_(module.reward_token_embedding, std=self.config.vlm_config.text_config.initializer_range)
@@ -93,6 +112,30 @@ class EditRewardModel(EditRewardPreTrainedModel):
             {dim: EditRewardHead(config.hidden_size, config.head_hidden_sizes, config.head_dropout) for dim in config.dimensions}
         )
         self.post_init()
+
+    @classmethod
+    def from_backbone(cls, backbone, processor, dtype=None, **config_kwargs) -> "EditRewardModel":
+        """Start a new reward model from a pretrained Qwen2.5-VL (a Hub id, a local folder or a loaded model).
+
+        The heads start from PyTorch's default initialisation and the reward token from the mean input
+        embedding; dimensions, prompts and pixel budget come from `processor` (see
+        `EditRewardProcessor.from_backbone`), so that model and processor agree.
+        """
+        from transformers import Qwen2_5_VLForConditionalGeneration
+
+        if isinstance(backbone, Qwen2_5_VLForConditionalGeneration):
+            backbone = backbone.model
+        elif not isinstance(backbone, Qwen2_5_VLModel):
+            backbone = Qwen2_5_VLForConditionalGeneration.from_pretrained(backbone, dtype=dtype).model
+        config = EditRewardConfig(
+            vlm_config=backbone.config, reward_token_id=processor.reward_token_id, dimensions=processor.dimensions,
+            rubric_prompts=processor.rubric_prompts, reward_suffix=processor.reward_suffix,
+            reward_token=processor.reward_token, image_pixels=processor.image_pixels, **config_kwargs,
+        )
+        model = cls(config, backbone=backbone)
+        with torch.no_grad():
+            model.reward_token_embedding.copy_(backbone.get_input_embeddings().weight.float().mean(0))
+        return model
 
     def get_input_embeddings(self):
         return self.model.get_input_embeddings()

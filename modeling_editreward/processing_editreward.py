@@ -57,6 +57,17 @@ class EditRewardProcessor(ProcessorMixin):
             tokenizer.add_special_tokens({"additional_special_tokens": [reward_token]})
         super().__init__(image_processor, tokenizer, chat_template=chat_template)
 
+    @classmethod
+    def from_backbone(cls, backbone: str, **kwargs) -> "EditRewardProcessor":
+        """The processor for a new reward model on a pretrained backbone (Hub id or folder): its tokenizer (with
+        the reward token added), its image processor and its chat template. `kwargs` set dimensions, prompts,
+        suffix, reward token or pixel budget."""
+        from transformers import AutoImageProcessor, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(backbone)
+        image_processor = AutoImageProcessor.from_pretrained(backbone)
+        return cls(image_processor, tokenizer, chat_template=_backbone_chat_template(backbone, tokenizer), **kwargs)
+
     @property
     def reward_token_id(self) -> int:
         return self.tokenizer.convert_tokens_to_ids(self.reward_token)
@@ -115,6 +126,22 @@ class EditRewardProcessor(ProcessorMixin):
 
     def decode(self, *args, **kwargs):
         return self.tokenizer.decode(*args, **kwargs)
+
+
+def _backbone_chat_template(backbone: str, tokenizer) -> str:
+    """The backbone's chat template: its `chat_template.jinja` or legacy `chat_template.json`, else the tokenizer's."""
+    import json
+
+    from transformers.utils import cached_file
+
+    for filename in ("chat_template.jinja", "chat_template.json"):
+        path = cached_file(backbone, filename, _raise_exceptions_for_missing_entries=False)
+        if path:
+            text = open(path, encoding="utf-8").read()
+            return json.loads(text)["chat_template"] if filename.endswith(".json") else text
+    if tokenizer.chat_template:
+        return tokenizer.chat_template
+    raise ValueError(f"{backbone} has no chat template; pass chat_template= to EditRewardProcessor.")
 
 
 def _content_key(image):

@@ -1,0 +1,67 @@
+"""The `editreward` command. Heavy libraries are imported inside each command so that `--help` answers at once."""
+
+import argparse
+import json
+import sys
+
+
+def _score(args) -> int:
+    from .scoring import EditRewardScorer
+
+    scorer = EditRewardScorer.from_pretrained(args.model, batch_size=args.batch_size, device=args.device, dtype=args.dtype)
+    scores = scorer.score_group(args.source, args.instruction, args.edited)
+    records = [{"edited": path, **record} for path, record in zip(args.edited, scores.to_records())]
+    if args.json:
+        print(json.dumps(records, indent=2))
+    else:
+        print(_table(records, scores.dimensions))
+    return 0
+
+
+def _table(records: list[dict], dimensions: list[str]) -> str:
+    """Plain-text table, best edit first: fused score +- sigma, then each dimension's mu +- sigma."""
+    header = ["rank", "edited", "score"] + dimensions
+    rows = [
+        [str(rank), r["edited"], f"{r['score']:+.3f} ± {r['score_sigma']:.3f}"]
+        + [f"{r[f'{d}_mu']:+.3f} ± {r[f'{d}_sigma']:.3f}" for d in dimensions]
+        for rank, r in enumerate(sorted(records, key=lambda r: -r["score"]), start=1)
+    ]
+    widths = [max(len(row[i]) for row in [header] + rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in [header] + rows]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="editreward", description="Score, train, evaluate and publish reward models for image edits."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    score = commands.add_parser("score", help="score edited images of one source image under one instruction")
+    score.add_argument("--model", required=True, help="model folder or Hub id")
+    score.add_argument("--source", required=True, help="source image file")
+    score.add_argument("--instruction", required=True, help="the edit instruction")
+    score.add_argument("--edited", required=True, action="append", help="edited image file (repeat for several)")
+    score.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    score.add_argument("--batch-size", type=int, default=8, help="triplets per forward pass (default 8)")
+    score.add_argument("--device", default=None, help="cuda, cuda:1, cpu (default: cuda if available)")
+    score.add_argument("--dtype", default=None, help="bfloat16, float16, float32 (default: bf16 on GPU, fp32 on CPU)")
+    score.set_defaults(handler=_score)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.handler(args)
+    except (ValueError, FileNotFoundError, TypeError) as error:
+        print(f"editreward {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
