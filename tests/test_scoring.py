@@ -1,0 +1,66 @@
+"""The one-call scorer and the `editreward score` command."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from editreward import EditRewardScorer
+from editreward.cli import main
+
+
+def test_scorer_matches_the_model_and_is_independent_of_batch_size(saved_model_dir, photos):
+    src = photos["astronaut"]
+    edits = [src.convert("L").convert("RGB"), src.transpose(Image.Transpose.FLIP_LEFT_RIGHT), photos["coffee"]]
+    scorer = EditRewardScorer.from_pretrained(str(saved_model_dir), batch_size=2, device="cpu")
+    scores = scorer.score_group(src, "make it black and white", edits)
+    with torch.no_grad():
+        out = scorer.model(**scorer.processor([src] * 3, ["make it black and white"] * 3, edits))
+    np.testing.assert_allclose(scores.score, out.score.numpy(), atol=1e-5)
+    np.testing.assert_allclose(scores.sigma, out.sigma.numpy(), atol=1e-5)
+    scorer.batch_size = 3
+    np.testing.assert_allclose(scorer.score_group(src, "make it black and white", edits).mu, scores.mu, atol=1e-5)
+    record = scores.to_records()[0]
+    assert set(record) == {"score", "score_sigma", "instruction_following_mu", "visual_quality_mu",
+                           "instruction_following_sigma", "visual_quality_sigma"}
+
+
+def test_scorer_refuses_a_processor_that_disagrees_with_the_model(make_model, make_processor):
+    with pytest.raises(ValueError, match="disagree on image_pixels"):
+        EditRewardScorer(make_model(), make_processor(pixels=56 * 56), device="cpu")
+
+
+def test_cli_score_prints_a_ranked_table_and_json(saved_model_dir, photos, tmp_path, capsys):
+    src = photos["rocket"]
+    paths = {"src": src, "gray": src.convert("L").convert("RGB"), "mirror": src.transpose(Image.Transpose.FLIP_LEFT_RIGHT)}
+    for name, image in paths.items():
+        image.save(tmp_path / f"{name}.png")
+    args = ["score", "--model", str(saved_model_dir), "--source", str(tmp_path / "src.png"),
+            "--instruction", "make it black and white", "--edited", str(tmp_path / "gray.png"),
+            "--edited", str(tmp_path / "mirror.png"), "--device", "cpu"]
+    assert main(args) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["rank", "edited", "score", "instruction_following", "visual_quality"]
+    assert [line.split()[0] for line in table[2:]] == ["1", "2"]
+    assert main(args + ["--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["edited"] for r in records] == [str(tmp_path / "gray.png"), str(tmp_path / "mirror.png")]
+    assert all(np.isfinite(r["score"]) and r["score_sigma"] > 0 for r in records)
+
+
+def test_cli_reports_bad_input_without_a_traceback(saved_model_dir, tmp_path, capsys):
+    code = main(["score", "--model", str(saved_model_dir), "--source", str(tmp_path / "nope.png"),
+                 "--instruction", "x", "--edited", str(tmp_path / "nope2.png"), "--device", "cpu"])
+    assert code == 2
+    assert "no such image file" in capsys.readouterr().err
+
+
+def test_cli_help_does_not_import_heavy_libraries():
+    probe = "import sys; from editreward.cli import build_parser; build_parser().format_help(); " \
+            "print(sorted(m for m in ('torch', 'transformers', 'trl', 'datasets', 'evaluate') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
