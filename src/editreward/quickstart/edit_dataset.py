@@ -112,8 +112,9 @@ def _deal_families(rng, count, per_source):
 
 
 def _png(image):
+    """Lossless PNG bytes; fast compression, since encoding dominates the build time."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
