@@ -60,6 +60,18 @@ class EditRewardHead(nn.Sequential):
         super().__init__(*layers, nn.Linear(size, 2))
 
 
+class RewardTokenEmbedding(nn.Module):
+    """The reward token's input embedding, a module of its own so that it trains (and PEFT can save it) while the
+    backbone's embedding matrix stays frozen. Calling it returns the vector."""
+
+    def __init__(self, hidden_size: int, dtype: torch.dtype | None = None):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(hidden_size, dtype=dtype))
+
+    def forward(self) -> torch.Tensor:
+        return self.weight
+
+
 class EditRewardPreTrainedModel(PreTrainedModel):
     config_class = EditRewardConfig
     base_model_prefix = "model"
@@ -90,8 +102,8 @@ class EditRewardPreTrainedModel(PreTrainedModel):
         return (model, info) if output_loading_info else model
 
     def _init_weights(self, module):
-        if isinstance(module, EditRewardModel):
-            nn.init.normal_(module.reward_token_embedding, std=self.config.vlm_config.text_config.initializer_range)
+        if isinstance(module, RewardTokenEmbedding):
+            nn.init.normal_(module.weight, std=self.config.vlm_config.text_config.initializer_range)
         elif isinstance(module, nn.Linear):
             module.reset_parameters()  # PyTorch's default, as the released heads
 
@@ -107,7 +119,7 @@ class EditRewardModel(EditRewardPreTrainedModel):
         super().__init__(config)
         self.model = backbone if backbone is not None else Qwen2_5_VLModel._from_config(config.vlm_config)
         embeddings = self.model.get_input_embeddings().weight
-        self.reward_token_embedding = nn.Parameter(torch.empty(config.hidden_size, dtype=embeddings.dtype))
+        self.reward_token = RewardTokenEmbedding(config.hidden_size, dtype=embeddings.dtype)
         self.heads = nn.ModuleDict(
             {dim: EditRewardHead(config.hidden_size, config.head_hidden_sizes, config.head_dropout) for dim in config.dimensions}
         )
@@ -134,7 +146,7 @@ class EditRewardModel(EditRewardPreTrainedModel):
         )
         model = cls(config, backbone=backbone)
         with torch.no_grad():
-            model.reward_token_embedding.copy_(backbone.get_input_embeddings().weight.float().mean(0))
+            model.reward_token.weight.copy_(backbone.get_input_embeddings().weight.float().mean(0))
         return model
 
     def get_input_embeddings(self):
@@ -202,7 +214,7 @@ class EditRewardModel(EditRewardPreTrainedModel):
         if not torch.equal(is_reward.sum(-1), torch.ones_like(is_reward[:, 0], dtype=torch.long)):
             raise ValueError(f"Every row needs exactly one reward token {cfg.reward_token!r} (id {cfg.reward_token_id}).")
         embeds = self.model.get_input_embeddings()(input_ids.masked_fill(is_reward, 0))
-        embeds = torch.where(is_reward.unsqueeze(-1), self.reward_token_embedding.to(embeds.dtype), embeds)
+        embeds = torch.where(is_reward.unsqueeze(-1), self.reward_token().to(embeds.dtype), embeds)
         image_features = self.encode_images(pixel_values, image_grid_thw)
         row_features = torch.cat([image_features[i] for i in row_images.tolist()]).to(embeds.dtype)
         image_mask = (input_ids == cfg.vlm_config.image_token_id).unsqueeze(-1)

@@ -87,7 +87,7 @@ def test_reward_token_trains_while_embeddings_are_frozen(make_model, processor, 
     model = make_model().train()
     model.get_input_embeddings().weight.requires_grad_(False)
     model(**_group(photos, processor, count=2)).score.sum().backward()
-    assert model.reward_token_embedding.grad is not None and model.reward_token_embedding.grad.abs().sum() > 0
+    assert model.reward_token.weight.grad is not None and model.reward_token.weight.grad.abs().sum() > 0
     assert all(p.grad is not None for p in model.heads.parameters())
 
 
@@ -128,7 +128,7 @@ def test_from_backbone_keeps_the_pretrained_weights(tokenizer, tmp_path, photos)
     model = EditRewardModel.from_backbone(str(tmp_path), processor, dtype=torch.float32).eval()
     torch.testing.assert_close(model.model.language_model.layers[1].mlp.up_proj.weight,
                                vlm.model.language_model.layers[1].mlp.up_proj.weight)
-    torch.testing.assert_close(model.reward_token_embedding, vlm.model.get_input_embeddings().weight.mean(0))
+    torch.testing.assert_close(model.reward_token.weight, vlm.model.get_input_embeddings().weight.mean(0))
     assert model.config.reward_token_id == processor.reward_token_id == processor.tokenizer.convert_tokens_to_ids("<|Reward|>")
     with torch.no_grad():
         out = model(**processor([photos["rocket"]], ["brighten it"], [photos["chelsea"]]))
