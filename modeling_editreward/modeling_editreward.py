@@ -9,6 +9,7 @@ from transformers import PreTrainedModel, Qwen2_5_VLModel
 from transformers.utils import ModelOutput
 
 from .configuration_editreward import EditRewardConfig
+from .packing_editreward import plan_shared_prefix
 
 
 @dataclass
@@ -186,13 +187,30 @@ class EditRewardModel(EditRewardPreTrainedModel):
                 f"input_ids has {input_ids.shape[0]} rows but {image_index.shape[0]} triplets x {num_dims} dimensions "
                 f"need {image_index.shape[0] * num_dims}; build inputs with EditRewardProcessor."
             )
-        row_images = image_index.repeat_interleave(num_dims, dim=0).flatten()
-        inputs_embeds = self._embed(input_ids, pixel_values, image_grid_thw, row_images)
-        position_ids = self._position_ids(input_ids, attention_mask, image_grid_thw[row_images])
+        rows = _RowStructure.of(input_ids, attention_mask, image_index.repeat_interleave(num_dims, dim=0), self.config)
+        positions = self._position_ids(input_ids, attention_mask, image_grid_thw[rows.images.flatten()])
+        features = torch.cat(self.encode_images(pixel_values, image_grid_thw))
+        feature_index = rows.feature_index(image_grid_thw, self.model.visual.spatial_merge_size)
+        if self._shares_prefix():
+            layout = plan_shared_prefix(
+                input_ids, attention_mask, rows.prefix_end.tolist(), rows.edit_end.tolist(),
+                rows.images[:, 0].tolist(), rows.images[:, 1].tolist(), rows.reward_col.tolist(),
+            )
+            token_row, token_col = layout.source_row, layout.source_col
+            mask, reward_at = self._attention_mask_4d(layout.attention_mask), layout.reward_index.unbind(-1)
+            valid = layout.valid
+        else:
+            token_row = torch.arange(input_ids.shape[0], device=input_ids.device)[:, None].expand_as(input_ids)
+            token_col = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
+            mask, reward_at = attention_mask, (token_row[:, 0], rows.reward_col)
+            valid = attention_mask.bool()
+        ids = input_ids[token_row, token_col].masked_fill(~valid, self.config.vlm_config.text_config.pad_token_id or 0)
+        inputs_embeds = self._embed(ids, features, feature_index[token_row, token_col].masked_fill(~valid, -1))
         hidden = self.model.language_model(
-            inputs_embeds=inputs_embeds, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
+            inputs_embeds=inputs_embeds, attention_mask=mask, position_ids=positions[:, token_row, token_col],
+            use_cache=False,
         ).last_hidden_state
-        pooled = hidden[input_ids == self.config.reward_token_id].view(image_index.shape[0], num_dims, -1)
+        pooled = hidden[reward_at].view(image_index.shape[0], num_dims, -1)
         raw = torch.stack(
             [head(pooled[:, d].to(next(head.parameters()).dtype)) for d, head in enumerate(self.heads.values())], dim=1
         )
@@ -207,23 +225,27 @@ class EditRewardModel(EditRewardPreTrainedModel):
         """Vision-tower features of each distinct image, one tensor of visual tokens per image."""
         return self.model.get_image_features(pixel_values, image_grid_thw).pooler_output
 
-    def _embed(self, input_ids, pixel_values, image_grid_thw, row_images):
-        """Token embeddings with the reward-token parameter and each row's image features put in place."""
-        cfg = self.config
-        is_reward = input_ids == cfg.reward_token_id
-        if not torch.equal(is_reward.sum(-1), torch.ones_like(is_reward[:, 0], dtype=torch.long)):
-            raise ValueError(f"Every row needs exactly one reward token {cfg.reward_token!r} (id {cfg.reward_token_id}).")
-        embeds = self.model.get_input_embeddings()(input_ids.masked_fill(is_reward, 0))
+    def _shares_prefix(self) -> bool:
+        """Shared-prefix packing needs a custom 4-D mask, which flash attention kernels cannot take."""
+        return self.config.share_prefix and self._attn_implementation_name() in ("sdpa", "eager")
+
+    def _attn_implementation_name(self) -> str:
+        return self.model.language_model.config._attn_implementation or "eager"
+
+    def _attention_mask_4d(self, allowed: torch.BoolTensor) -> torch.Tensor:
+        """SDPA takes a boolean mask; eager attention adds a float mask to its scores."""
+        if self._attn_implementation_name() == "sdpa":
+            return allowed
+        dtype = self.model.language_model.dtype
+        return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill(~allowed, torch.finfo(dtype).min)
+
+    def _embed(self, ids, features, feature_index):
+        """Token embeddings, with the reward-token module's vector and the image features put in place."""
+        is_reward = ids == self.config.reward_token_id
+        is_image = feature_index >= 0
+        embeds = self.model.get_input_embeddings()(ids.masked_fill(is_reward | is_image, 0))
         embeds = torch.where(is_reward.unsqueeze(-1), self.reward_token().to(embeds.dtype), embeds)
-        image_features = self.encode_images(pixel_values, image_grid_thw)
-        row_features = torch.cat([image_features[i] for i in row_images.tolist()]).to(embeds.dtype)
-        image_mask = (input_ids == cfg.vlm_config.image_token_id).unsqueeze(-1)
-        if image_mask.sum() != row_features.shape[0]:
-            raise ValueError(
-                f"input_ids hold {int(image_mask.sum())} image tokens but image_index selects "
-                f"{row_features.shape[0]} visual tokens; inputs and images do not belong together."
-            )
-        return embeds.masked_scatter(image_mask, row_features)
+        return embeds.masked_scatter(is_image.unsqueeze(-1), features[feature_index[is_image]].to(embeds.dtype))
 
     def _position_ids(self, input_ids, attention_mask, row_grids):
         """[3, rows, seq] rotary positions: the backbone's 3-D M-RoPE, or the released models' 1-D positions."""
@@ -235,3 +257,43 @@ class EditRewardModel(EditRewardPreTrainedModel):
             input_ids, mm_token_type_ids=mm_token_type_ids, image_grid_thw=row_grids, attention_mask=attention_mask
         )
         return positions
+
+
+@dataclass
+class _RowStructure:
+    """Where each row's segments, images and reward token are: `[prefix + source image][edited image][rubric]`."""
+
+    images: torch.LongTensor  # [rows, 2] source and edited image of each row
+    prefix_end: torch.LongTensor  # [rows] column after the source image's <|vision_end|>
+    edit_end: torch.LongTensor  # [rows] column after the edited image's <|vision_end|>
+    reward_col: torch.LongTensor  # [rows] column of the reward token
+    input_ids: torch.LongTensor
+    image_token_id: int
+
+    @classmethod
+    def of(cls, input_ids, attention_mask, row_images, config) -> "_RowStructure":
+        vision_end = (input_ids == config.vlm_config.vision_end_token_id) & attention_mask.bool()
+        is_reward = input_ids == config.reward_token_id
+        if not torch.equal(vision_end.sum(-1), torch.full_like(vision_end[:, 0], 2, dtype=torch.long)):
+            raise ValueError("Every row needs exactly two images (source, then edited); build inputs with EditRewardProcessor.")
+        if not torch.equal(is_reward.sum(-1), torch.ones_like(is_reward[:, 0], dtype=torch.long)):
+            raise ValueError(f"Every row needs exactly one reward token {config.reward_token!r} (id {config.reward_token_id}).")
+        ends = vision_end.nonzero()[:, 1].view(-1, 2) + 1
+        return cls(row_images, ends[:, 0], ends[:, 1], is_reward.int().argmax(-1), input_ids, config.vlm_config.image_token_id)
+
+    def feature_index(self, image_grid_thw, merge_size: int) -> torch.LongTensor:
+        """[rows, seq]: for each image token, its row in the concatenated image features; -1 elsewhere."""
+        tokens_per_image = image_grid_thw.prod(-1) // merge_size**2
+        offsets = torch.cumsum(tokens_per_image, 0) - tokens_per_image
+        is_image = self.input_ids == self.image_token_id
+        cols = torch.arange(self.input_ids.shape[1], device=self.input_ids.device).expand_as(self.input_ids)
+        in_edit = cols >= self.prefix_end[:, None]
+        first_source = (is_image & ~in_edit).int().argmax(-1, keepdim=True)
+        first_edit = (is_image & in_edit).int().argmax(-1, keepdim=True)
+        image = torch.where(in_edit, self.images[:, 1:], self.images[:, :1])
+        within = cols - torch.where(in_edit, first_edit, first_source)
+        counts = (is_image & ~in_edit).sum(-1), (is_image & in_edit).sum(-1)
+        if not (torch.equal(counts[0], tokens_per_image[self.images[:, 0]]) and torch.equal(counts[1], tokens_per_image[self.images[:, 1]])):
+            raise ValueError("The image tokens of input_ids do not match the images image_index selects; "
+                             "inputs and images do not belong together.")
+        return torch.where(is_image, offsets[image] + within, torch.full_like(within, -1))

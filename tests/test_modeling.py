@@ -145,3 +145,29 @@ def test_preference_probability():
     assert 0.5 < p_wide[0] < p_tight[0] and p_tight[2] < p_wide[2] < 0.5  # uncertainty pulls towards 1/2
     swapped = preference_probability(mu_b, wide, mu_a, wide)
     torch.testing.assert_close(p_wide + swapped, torch.ones(3))
+
+
+@pytest.mark.parametrize("position_mode", ["mrope", "sequential"])
+@pytest.mark.parametrize("attn_implementation", ["sdpa", "eager"])
+def test_shared_prefix_packing_equals_one_row_per_prompt(make_model, processor, photos, position_mode, attn_implementation):
+    a, b = photos["astronaut"], photos["rocket"].resize((200, 120))
+    sources = [a, a, b, a, b]
+    instructions = ["mirror it", "make it gray", "zoom in", "mirror it", "add a red circle"]
+    edits = [a.transpose(Image.Transpose.FLIP_LEFT_RIGHT), a.convert("L").convert("RGB"), photos["coffee"],
+             photos["coffee"], b.rotate(180)]
+    inputs = processor(sources, instructions, edits)
+    model = make_model(position_mode=position_mode)
+    model.config.vlm_config.text_config._attn_implementation = attn_implementation
+    model.train()  # dropout off below, but gradients on: the shared segments must pass them back
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    results = {}
+    for share in (True, False):
+        model.config.share_prefix = share
+        model.zero_grad()
+        out = model(**inputs)
+        out.mu.sum().backward()
+        results[share] = (out.mu.detach(), out.log_sigma.detach(), model.model.visual.merger.mlp[0].weight.grad.clone())
+    for packed, flat in zip(results[True], results[False]):
+        torch.testing.assert_close(packed, flat, atol=2e-5, rtol=1e-4)

@@ -1,0 +1,87 @@
+"""Shared-prefix packing: compute the common start of many rows once, with gradients flowing through it.
+
+Every row of an EditReward batch reads `[system + source image][edited image][rubric + instruction + suffix]`.
+Rows of one source image share the first segment; rows of one edit (one per dimension) share the second too. A
+packed row lays the tree out once: the source prefix, then for each edit its image segment followed by that edit's
+rubric segments. A 4-D mask lets each token see only its own segment and its ancestors (causally), and each token
+keeps the rotary position it has in its original row, so every rubric segment computes exactly what it would in
+its own row, while the shared segments are computed once. No KV cache is involved, so this composes with gradient
+checkpointing, and training a pair (2 edits x 2 dimensions) costs one prefix, two images and four rubric segments.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class PackedLayout:
+    """Where every packed token comes from, and how the packed rows map back to the original rows."""
+
+    source_row: torch.LongTensor  # [packed_rows, packed_len] original row of each packed token
+    source_col: torch.LongTensor  # [packed_rows, packed_len] its column in that row
+    attention_mask: torch.BoolTensor  # [packed_rows, 1, packed_len, packed_len] True where attention is allowed
+    valid: torch.BoolTensor  # [packed_rows, packed_len] False on padding
+    reward_index: torch.LongTensor  # [rows, 2] (packed row, column) of each original row's reward token
+
+
+def plan_shared_prefix(input_ids, attention_mask, prefix_ends, edit_ends, source_keys, edit_keys, reward_cols):
+    """Group rows by (source prefix) and then (edited image) and lay each group out as one packed row.
+
+    `prefix_ends[r]`/`edit_ends[r]`: the column after row r's source / edited image segment. `source_keys[r]` and
+    `edit_keys[r]` identify its images. Rows are grouped only if their shared segments' tokens are identical.
+    """
+    ids, lengths = input_ids.tolist(), attention_mask.sum(-1).tolist()
+    groups: dict = {}
+    for r in range(len(ids)):
+        p, e = prefix_ends[r], edit_ends[r]
+        prefix_key = (source_keys[r], tuple(ids[r][:p]))
+        edit_key = (edit_keys[r], tuple(ids[r][p:e]))
+        groups.setdefault(prefix_key, {}).setdefault(edit_key, []).append(r)
+
+    packed_rows, reward_index = [], [None] * len(ids)
+    for edits in groups.values():
+        first = next(iter(edits.values()))[0]
+        segments = [(first, 0, prefix_ends[first], -1)]  # (row, start, end, parent segment)
+        for rows in edits.values():
+            edit_segment = len(segments)
+            segments.append((rows[0], prefix_ends[rows[0]], edit_ends[rows[0]], 0))
+            for r in rows:
+                offset = sum(end - start for _, start, end, _ in segments)
+                reward_index[r] = (len(packed_rows), offset + reward_cols[r] - edit_ends[r])
+                segments.append((r, edit_ends[r], lengths[r], edit_segment))
+        packed_rows.append(segments)
+    return _layout(packed_rows, reward_index, input_ids.device)
+
+
+def _layout(packed_rows, reward_index, device) -> PackedLayout:
+    packed_len = max(sum(end - start for _, start, end, _ in segs) for segs in packed_rows)
+    n = len(packed_rows)
+    source_row = torch.zeros(n, packed_len, dtype=torch.long)
+    source_col = torch.zeros(n, packed_len, dtype=torch.long)
+    segment_id = torch.full((n, packed_len), -1, dtype=torch.long)
+    max_segments = max(len(segs) for segs in packed_rows)
+    visible = torch.zeros(n, max_segments + 1, max_segments + 1, dtype=torch.bool)  # [row, query seg, key seg]
+    for i, segs in enumerate(packed_rows):
+        at = 0
+        for s, (row, start, end, parent) in enumerate(segs):
+            source_row[i, at : at + end - start] = row
+            source_col[i, at : at + end - start] = torch.arange(start, end)
+            segment_id[i, at : at + end - start] = s
+            visible[i, s, s] = True
+            ancestor = parent
+            while ancestor >= 0:
+                visible[i, s, ancestor] = True
+                ancestor = segs[ancestor][3]
+            at += end - start
+    valid = segment_id >= 0
+    seg = segment_id.clamp(min=0)
+    seg_visible = visible[torch.arange(n)[:, None, None], seg[:, :, None], seg[:, None, :]]
+    causal = torch.ones(packed_len, packed_len, dtype=torch.bool).tril()
+    mask = seg_visible & causal & valid[:, None, :]
+    mask |= torch.eye(packed_len, dtype=torch.bool)  # padding attends to itself: no empty softmax rows
+    return PackedLayout(
+        source_row=source_row.to(device), source_col=source_col.to(device),
+        attention_mask=mask.unsqueeze(1).to(device), valid=valid.to(device),
+        reward_index=torch.tensor(reward_index, dtype=torch.long, device=device),
+    )
