@@ -59,9 +59,9 @@ def make_model(tokenizer, processor):
 
     def make(seed: int = 0, **config_kwargs):
         torch.manual_seed(seed)
+        config_kwargs.setdefault("image_pixels", processor.image_pixels)
         config = EditRewardConfig(
-            vlm_config=backbone_config(tokenizer), reward_token_id=processor.reward_token_id,
-            image_pixels=processor.image_pixels, **config_kwargs,
+            vlm_config=backbone_config(tokenizer), reward_token_id=processor.reward_token_id, **config_kwargs
         )
         return EditRewardModel(config).eval()
 

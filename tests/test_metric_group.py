@@ -1,0 +1,192 @@
+"""The "group" (EditReward-Bench strict group accuracy) and "spearman" (ImagenHub) configs of editreward_accuracy."""
+
+import importlib.util
+import itertools
+import math
+import os
+
+import numpy as np
+import pytest
+
+from editreward.evaluate_metrics import METRIC_DIR
+
+
+def load_metric_script():
+    """The metric script as a plain module (the file evaluate copies), without going through evaluate's cache."""
+    spec = importlib.util.spec_from_file_location("editreward_accuracy_script", f"{METRIC_DIR}/editreward_accuracy.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+script = load_metric_script()
+
+
+@pytest.fixture(autouse=True)
+def offline_hf(monkeypatch, tmp_path):
+    for name in ("HF_EVALUATE_OFFLINE", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"):
+        monkeypatch.setenv(name, "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+
+
+def make_metric(config, tmp_path):
+    return script.EditrewardAccuracy(config, keep_in_memory=True, cache_dir=os.fspath(tmp_path / "metrics"))
+
+
+@pytest.fixture
+def group_metric(tmp_path):
+    return make_metric("group", tmp_path)
+
+
+@pytest.fixture
+def spearman_metric(tmp_path):
+    return make_metric("spearman", tmp_path)
+
+
+# ------------------------------------------------------------------ group accuracy
+
+
+def test_hand_made_groups_of_two_three_and_four(group_metric):
+    results = group_metric.compute(
+        predictions=[[0.9, 0.1], [0.2, 0.8, 0.1], [1.0, 1.0], [0.4, 0.3, 0.2, 0.1]],
+        references=["A>B", "B>C>A", "A=B", "A>B>C>D"],
+    )
+    # Group 2 has C above A in the ranking but 0.1 < 0.2 in the scores; every other comparison is right at eps* = 0.
+    assert results["epsilon"] == 0.0
+    assert (results["accuracy_k2"], results["accuracy_k3"], results["accuracy_k4"]) == (1.0, 0.0, 1.0)
+    assert (results["num_groups_k2"], results["correct_groups_k2"]) == (2, 2)
+    assert (results["num_groups"], results["correct_groups"], results["accuracy"]) == (4, 3, 0.75)
+    assert (results["num_comparisons"], results["correct_comparisons"]) == (1 + 3 + 1 + 6, 10)
+    assert results["pairwise_accuracy"] == pytest.approx(10 / 11)
+
+
+def test_good_and_bad_tie_suffixes_read_as_plain_ties(group_metric):
+    predictions = [[1.0, 1.0], [0.5, 0.5], [2.0, 1.0]]
+    plain = group_metric.compute(predictions=predictions, references=["A=B", "A=B", "A>B"])
+    suffixed = group_metric.compute(predictions=predictions, references=["A=B=Good", "A=B=Bad", "A>B"])
+    assert plain == suffixed and plain["accuracy"] == 1.0
+
+
+def test_one_wrong_comparison_fails_the_whole_group(group_metric):
+    results = group_metric.compute(predictions=[[3.0, 2.0, 1.0, 1.5]], references=["A>B>C>D"], tie_threshold=-1.0)
+    assert results["accuracy_k4"] == 0.0
+    assert results["pairwise_accuracy"] == pytest.approx(5 / 6)
+
+
+def test_ties_inside_a_ranking_need_a_margin_within_threshold(group_metric):
+    predictions, references = [[2.0, 1.0, 1.05]], ["A>B=C"]
+    assert group_metric.compute(predictions=predictions, references=references, tie_threshold=0.1)["accuracy"] == 1.0
+    assert group_metric.compute(predictions=predictions, references=references, tie_threshold=0.01)["accuracy"] == 0.0
+
+
+def test_human_tie_in_a_pair_counts_only_within_threshold(group_metric):
+    predictions, references = [[0.75, 0.625], [0.5, 0.25]], ["A=B", "A>B"]  # margins 0.125 and 0.25, exact in binary
+    accuracy = {
+        eps: group_metric.compute(predictions=predictions, references=references, tie_threshold=eps)["accuracy"]
+        for eps in (0.1, 0.125, 0.25)
+    }
+    assert accuracy == {0.1: 0.5, 0.125: 1.0, 0.25: 0.5}
+    calibrated = group_metric.compute(predictions=predictions, references=references)
+    assert (calibrated["accuracy"], calibrated["epsilon"]) == (1.0, 0.125)
+
+
+def test_epsilon_is_calibrated_on_all_comparisons(group_metric):
+    predictions = [[0.5, 0.4375], [1.0, 0.25, 0.125], [0.25, 0.3125]]
+    references = ["A=B", "A>B=C", "B>A"]
+    margins, human = np.array([0.0625, 0.75, 0.875, 0.125, -0.0625]), np.array([0, 1, 1, 0, -1])
+    results = group_metric.compute(predictions=predictions, references=references)
+    assert results["epsilon"] == script.tie_calibrated_sweep(margins, human)[1] == 0.125
+    assert results["pairwise_accuracy"] == 0.8
+    assert results["accuracy"] == pytest.approx(2 / 3)  # the B>A group has |m| = 0.0625 <= eps*: a predicted tie
+
+
+def brute_force_group_accuracy(groups, rankings, eps):
+    """Strict group accuracy by loops over C(K,2) comparisons, ranks read from the ranking string."""
+    correct_groups = 0
+    for scores, ranking in zip(groups, rankings):
+        tier = {letter: t for t, block in enumerate(ranking.split(">")) for letter in block.split("=")}
+        all_right = True
+        for i, j in itertools.combinations(range(len(scores)), 2):
+            margin, human = scores[i] - scores[j], tier[chr(65 + j)] - tier[chr(65 + i)]
+            if human == 0:
+                all_right &= abs(margin) <= eps
+            else:
+                all_right &= abs(margin) > eps and (margin > 0) == (human > 0)
+        correct_groups += all_right
+    return correct_groups / len(groups)
+
+
+def random_groups(seed, num_groups=60):
+    rng = np.random.default_rng(seed)
+    groups, rankings = [], []
+    for _ in range(num_groups):
+        k = int(rng.integers(2, 5))
+        scores = (rng.integers(0, 5, size=k) / 2.0).tolist()
+        quality = np.array(scores) + rng.normal(scale=0.7, size=k)
+        tiers = np.round(quality).astype(int)
+        letters = sorted(range(k), key=lambda c: -tiers[c])
+        ranking = chr(65 + letters[0])
+        for prev, cur in zip(letters, letters[1:]):
+            ranking += ("=" if tiers[prev] == tiers[cur] else ">") + chr(65 + cur)
+        groups.append(scores)
+        rankings.append(ranking)
+    return groups, rankings
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_group_accuracy_matches_brute_force(group_metric, seed):
+    groups, rankings = random_groups(seed)
+    results = group_metric.compute(predictions=groups, references=rankings)
+    assert results["accuracy"] == pytest.approx(brute_force_group_accuracy(groups, rankings, results["epsilon"]))
+
+
+@pytest.mark.parametrize(
+    "predictions, references, message",
+    [
+        ([[1.0, 0.0, 0.5]], ["A>B"], r"references\[0\] = 'A>B' ranks 2 candidates but predictions\[0\] has 3"),
+        ([[1.0, 0.0]], ["A>C"], r"references\[0\] = 'A>C' contains 'C'.*candidates A, B"),
+        ([[1.0, 0.0]], ["A>A"], r"names 'A' twice"),
+        ([[1.0, 0.0, 2.0]], ["A>>B>C"], r"contains ''"),
+        ([[1.0]], ["A"], r"predictions\[0\] has 1 scores; a group needs 2"),
+        ([[1.0, 0.0], [0.3, float("nan")]], ["A>B", "B>A"], r"predictions\[1\]\[1\].*not finite"),
+        ([[1.0, 0.0]], ["A>B", "B>A"], r"1 predictions but 2 references"),
+    ],
+)
+def test_bad_groups_name_the_problem(predictions, references, message):
+    with pytest.raises(ValueError, match=message):
+        script.group_accuracy(predictions, references)
+
+
+# ------------------------------------------------------------------ Spearman per editing model
+
+
+def test_spearman_with_tied_values_matches_hand_computation(spearman_metric):
+    # x ranks [1, 2.5, 2.5, 4], y ranks [1, 3, 2, 4]: sum(dx*dy) = 4.5, sum(dx^2) = 4.5, sum(dy^2) = 5.
+    results = spearman_metric.compute(predictions=[1.0, 2.0, 2.0, 3.0], references=[1, 3, 2, 4], groups=["m"] * 4)
+    assert results["spearman"] == pytest.approx(4.5 / math.sqrt(4.5 * 5))
+
+
+def test_spearman_is_averaged_over_editing_models(spearman_metric):
+    predictions = [0.1, 0.4, 0.3, 2.0, 1.0, 3.0, 5.0, 5.0]
+    references = [1, 3, 2, 1, 2, 3, 1, 2]
+    groups = ["a"] * 3 + ["b"] * 3 + ["constant"] * 2
+    mean = spearman_metric.compute(predictions=predictions, references=references, groups=groups)
+    assert mean["spearman_per_group"]["a"] == 1.0 and mean["spearman_per_group"]["b"] == 0.5
+    assert math.isnan(mean["spearman_per_group"]["constant"])  # undefined, left out of the average
+    assert (mean["spearman"], mean["num_groups"]) == (0.75, 3)
+    fisher = spearman_metric.compute(predictions=predictions, references=references, groups=groups, average="fisher")
+    assert fisher["spearman"] == pytest.approx(math.tanh((math.atanh(0.999999) + math.atanh(0.5)) / 2))
+
+
+def test_spearman_agrees_with_scipy_when_available():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 6, size=50).astype(float), rng.integers(0, 4, size=50).astype(float)
+    assert script.spearman_correlation(x, y) == pytest.approx(stats.spearmanr(x, y).statistic)
+
+
+def test_spearman_bad_average_and_scores_are_rejected(spearman_metric):
+    with pytest.raises(ValueError, match=r"average='median'; pass 'mean' or 'fisher'"):
+        spearman_metric.compute(predictions=[1.0, 2.0], references=[1, 2], groups=["a", "a"], average="median")
+    with pytest.raises(ValueError, match=r"predictions\[1\].*not finite"):
+        script.spearman_by_group([1.0, float("inf")], [1.0, 2.0], groups=["a", "a"])

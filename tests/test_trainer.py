@@ -1,0 +1,182 @@
+"""EditRewardTrainer: training, evaluation, checkpoints, resuming, what trains, LoRA, losses and bad rows."""
+
+import logging
+import os
+
+import datasets
+import pytest
+import torch
+from PIL import Image
+from transformers import AutoModel, AutoProcessor, TrainerCallback
+
+from editreward.trainer import EditRewardTrainer, EditRewardTrainingArguments, default_lora_config, pair_features
+from editreward.trainer.losses import pairwise_loss
+
+SHORT_PROMPTS = {
+    "instruction_following": "Does the edit follow the instruction: {text_prompt}",
+    "visual_quality": "How good does the edited image look after: {text_prompt}",
+}
+PIXELS = 56 * 56
+
+
+@pytest.fixture(scope="module")
+def short_processor(make_processor):
+    return make_processor(pixels=PIXELS, rubric_prompts=SHORT_PROMPTS)
+
+
+@pytest.fixture
+def short_model(make_model):
+    return make_model(rubric_prompts=SHORT_PROMPTS, image_pixels=PIXELS)
+
+
+def instruction_pairs(photos, names):
+    """Grayscale vs mirror edits of each photo: right under one instruction, wrong under the other."""
+    rows = []
+    for name in names:
+        p = photos[name]
+        gray, mirror = p.convert("L").convert("RGB"), p.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        rows.append(dict(source=p, instruction="make it black and white", chosen=gray, rejected=mirror,
+                         chosen_scores=[4, 4], rejected_scores=[1, 4], tie=False))
+        rows.append(dict(source=p, instruction="mirror it left to right", chosen=mirror, rejected=gray,
+                         chosen_scores=[4, 4], rejected_scores=[1, 4], tie=False))
+    return datasets.Dataset.from_list(rows, features=pair_features())
+
+
+def training_args(tmp_path, **overrides):
+    defaults = dict(output_dir=str(tmp_path), per_device_train_batch_size=2, per_device_eval_batch_size=2, max_steps=4,
+                    learning_rate=1e-3, logging_steps=1, report_to="none", save_strategy="no",
+                    gradient_checkpointing=False, seed=0, data_seed=0)
+    return EditRewardTrainingArguments(**{**defaults, **overrides})
+
+
+def test_train_evaluate_and_load_a_checkpoint(short_model, short_processor, photos, tmp_path):
+    data = instruction_pairs(photos, ["astronaut", "coffee"])
+    args = training_args(tmp_path, save_strategy="steps", save_steps=4, gradient_checkpointing=True)
+    trainer = EditRewardTrainer(model=short_model, args=args, train_dataset=data, eval_dataset=data,
+                                processing_class=short_processor)
+    trainer.train()
+    metrics = trainer.evaluate()
+    assert {"eval_loss", "eval_pair_accuracy", "eval_mean_mu_chosen", "eval_mean_mu_rejected", "eval_mean_sigma"} <= set(metrics)
+    assert 0.0 <= metrics["eval_pair_accuracy"] <= 1.0
+    logged = {key for entry in trainer.state.log_history for key in entry}
+    assert {"pair_accuracy", "mu_chosen", "mu_rejected", "sigma", "loss"} <= logged
+    checkpoint = tmp_path / "checkpoint-4"
+    model = AutoModel.from_pretrained(checkpoint, trust_remote_code=True, dtype=torch.float32).eval()
+    processor = AutoProcessor.from_pretrained(checkpoint, trust_remote_code=True)
+    assert processor.rubric_prompts == SHORT_PROMPTS
+    trained = trainer.model.eval()
+    inputs = processor([photos["chelsea"]], ["mirror it"], [photos["rocket"]])
+    with torch.no_grad():
+        torch.testing.assert_close(model(**inputs).mu, trained(**inputs).mu)
+
+
+def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(make_model, short_processor, photos, tmp_path):
+    data = instruction_pairs(photos, ["astronaut", "coffee", "rocket"])
+
+    class CrashAfterStep3(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            control.should_training_stop = state.global_step == 3
+
+    def run(output_dir, resume=None, callbacks=None):
+        model = make_model(rubric_prompts=SHORT_PROMPTS, image_pixels=PIXELS)
+        args = training_args(output_dir, max_steps=6, save_strategy="steps", save_steps=3)
+        trainer = EditRewardTrainer(model=model, args=args, train_dataset=data, processing_class=short_processor,
+                                    callbacks=callbacks)
+        trainer.train(resume_from_checkpoint=resume)
+        return {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+
+    uninterrupted = run(tmp_path / "a")
+    run(tmp_path / "b", callbacks=[CrashAfterStep3()])  # interrupted after the step-3 checkpoint
+    resumed = run(tmp_path / "b", resume=str(tmp_path / "b" / "checkpoint-3"))
+    initial = make_model(rubric_prompts=SHORT_PROMPTS, image_pixels=PIXELS).state_dict()
+    assert not torch.equal(uninterrupted["heads.visual_quality.0.weight"], initial["heads.visual_quality.0.weight"])
+    for key, value in uninterrupted.items():
+        torch.testing.assert_close(resumed[key], value, rtol=0, atol=1e-6, msg=key)
+
+
+@pytest.mark.parametrize("train_parts", ["full", "freeze_vision", "heads"])
+def test_train_parts_decide_what_changes(short_model, short_processor, photos, tmp_path, train_parts):
+    before = {k: v.detach().clone() for k, v in short_model.state_dict().items()}
+    args = training_args(tmp_path, max_steps=2, train_parts=train_parts)
+    EditRewardTrainer(model=short_model, args=args, train_dataset=instruction_pairs(photos, ["coffee"]),
+                      processing_class=short_processor).train()
+    after = short_model.state_dict()
+    changed = lambda prefix: any(not torch.equal(before[k], after[k]) for k in before if k.startswith(prefix))  # noqa: E731
+    assert changed("heads.instruction_following.") and changed("reward_token.")
+    assert not changed("model.language_model.embed_tokens")
+    assert changed("model.language_model.layers.") == (train_parts != "heads")
+    assert changed("model.visual.") == (train_parts == "full")
+
+
+def test_lora_trains_language_adapters_heads_and_reward_token_and_merges(short_model, short_processor, photos, tmp_path):
+    args = training_args(tmp_path, max_steps=2)
+    trainer = EditRewardTrainer(model=short_model, args=args, train_dataset=instruction_pairs(photos, ["rocket"]),
+                                processing_class=short_processor, peft_config=default_lora_config(r=4))
+    trainable = [n for n, p in trainer.model.named_parameters() if p.requires_grad]
+    assert any("language_model" in n and "lora_A" in n for n in trainable)
+    assert not any(".model.visual." in n for n in trainable)  # the vision tower gets no adapters
+    assert any("heads.visual_quality" in n for n in trainable) and any("reward_token" in n for n in trainable)
+    trainer.train()
+    trainer.save_model(str(tmp_path / "adapter"))
+    assert {"adapter_config.json", "adapter_model.safetensors"} <= set(os.listdir(tmp_path / "adapter"))
+    inputs = short_processor([photos["rocket"]], ["mirror it"], [photos["coffee"]])
+    trainer.model.eval()
+    with torch.no_grad():
+        peft_mu = trainer.model(**inputs).mu
+    trainer.save_merged_model(str(tmp_path / "merged"))
+    merged = AutoModel.from_pretrained(tmp_path / "merged", trust_remote_code=True, dtype=torch.float32).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(merged(**inputs).mu, peft_mu, atol=1e-5, rtol=1e-4)
+
+
+def test_loss_is_the_configured_ranking_loss(short_model, short_processor, photos, tmp_path):
+    data = instruction_pairs(photos, ["chelsea"])
+    for loss in ("expected_bt", "gaussian_nll", "bradley_terry"):
+        trainer = EditRewardTrainer(model=short_model, args=training_args(tmp_path, loss=loss), train_dataset=data,
+                                    processing_class=short_processor)
+        batch = trainer.data_collator([trainer.train_dataset[i] for i in range(2)])
+        short_model.eval()
+        with torch.no_grad():
+            out = short_model(**{k: v for k, v in batch.items() if k not in ("overall_target", "dimension_targets", "tie", "human_scores")})
+            expected = pairwise_loss(loss, out.score[:2], out.score_log_sigma[:2], out.score[2:], out.score_log_sigma[2:]).mean()
+            assert trainer.compute_loss(short_model, dict(batch)).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_ties_by_dimension_supervise_each_head(short_model, short_processor, photos, tmp_path):
+    p = photos["astronaut"]
+    tie = dict(source=p, instruction="blur it", chosen=p.rotate(90), rejected=p.rotate(180),
+               chosen_scores=[4, 2], rejected_scores=[2, 4], tie=True)
+    data = datasets.Dataset.from_list([tie], features=pair_features())
+    trainer = EditRewardTrainer(model=short_model, args=training_args(tmp_path, tie_mode="by_dimension"),
+                                train_dataset=data, processing_class=short_processor)
+    row = trainer.train_dataset[0]
+    assert row["overall_target"] == 0.0 and row["dimension_targets"] == [1, -1]
+    batch = trainer.data_collator([row])
+    short_model.eval()
+    with torch.no_grad():
+        out = short_model(**{k: v for k, v in batch.items() if k not in ("overall_target", "dimension_targets", "tie", "human_scores")})
+        if_loss = pairwise_loss("expected_bt", out.mu[:1, 0], out.log_sigma[:1, 0], out.mu[1:, 0], out.log_sigma[1:, 0])
+        vq_loss = pairwise_loss("expected_bt", out.mu[1:, 1], out.log_sigma[1:, 1], out.mu[:1, 1], out.log_sigma[:1, 1])
+        assert trainer.compute_loss(short_model, dict(batch)).item() == pytest.approx(((if_loss + vq_loss) / 2).item(), rel=1e-5)
+
+
+def test_bad_rows_are_named_or_skipped_with_a_count(short_model, short_processor, photos, tmp_path, caplog):
+    rows = instruction_pairs(photos, ["coffee", "rocket"]).to_list()
+    rows[2]["chosen_scores"] = [float("nan"), 4.0]
+    data = datasets.Dataset.from_list(rows, features=pair_features())
+    with pytest.raises(ValueError, match="row 2"):
+        EditRewardTrainer(model=short_model, args=training_args(tmp_path), train_dataset=data,
+                          processing_class=short_processor)
+    with caplog.at_level(logging.WARNING):
+        trainer = EditRewardTrainer(model=short_model, args=training_args(tmp_path, invalid_rows="skip"),
+                                    train_dataset=data, processing_class=short_processor)
+    assert len(trainer.train_dataset) == 3
+    assert "skipped 1 of 4 rows" in caplog.text
+
+
+def test_arguments_reject_unknown_choices(tmp_path):
+    with pytest.raises(ValueError, match="loss='hinge' is not supported"):
+        training_args(tmp_path, loss="hinge")
+    with pytest.raises(ValueError, match="monte_carlo' applies to loss='expected_bt' only"):
+        training_args(tmp_path, loss="gaussian_nll", loss_estimator="monte_carlo")
+    assert training_args(tmp_path).bf16 is False  # no CUDA here: the same script runs on CPU

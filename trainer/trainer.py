@@ -1,0 +1,158 @@
+"""EditRewardTrainer: TRL's RewardTrainer with image triplets, Gaussian ranking losses and tie-disentanglement."""
+
+import torch
+from trl import RewardTrainer
+
+from editreward.modeling_editreward import EditRewardModel, EditRewardProcessor
+
+from .collator import EditPairCollator
+from .configuration import EditRewardTrainingArguments
+from .losses import pairwise_loss, per_dimension_ranking_loss, pointwise_loss
+from .pairs import disentangle_ties, validate_pairs
+
+LANGUAGE_MODEL_LORA_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
+EVAL_OUTPUTS = ("score_chosen", "score_rejected", "sigma_chosen", "sigma_rejected", "mu_chosen", "mu_rejected",
+                "overall_target", "tie")
+_ROW_COLUMNS = ["source", "instruction", "chosen", "rejected", "chosen_scores", "rejected_scores", "tie",
+                "overall_target", "dimension_targets"]
+
+
+class EditRewardTrainer(RewardTrainer):
+    """Trains an `EditRewardModel` on preference pairs of edits.
+
+    `processing_class` is the `EditRewardProcessor` (checkpoints save it whole, so `AutoProcessor` loads them).
+    Datasets follow `editreward.trainer.pairs`; rows are validated and their ties disentangled (`args.tie_mode`)
+    before training, so no row is dropped silently. Pass `peft_config` for LoRA: adapters go on the language model
+    only (unless the config says otherwise), and the heads and reward token are trained and saved in full.
+    """
+
+    _tag_names = ["trl", "reward-trainer", "editreward"]
+
+    def __init__(self, model: EditRewardModel, args: EditRewardTrainingArguments | None = None, data_collator=None,
+                 train_dataset=None, eval_dataset=None, processing_class: EditRewardProcessor | None = None,
+                 compute_metrics=None, peft_config=None, **kwargs):
+        if not isinstance(processing_class, EditRewardProcessor):
+            raise TypeError("processing_class must be the model's EditRewardProcessor (AutoProcessor.from_pretrained).")
+        args = args or EditRewardTrainingArguments(output_dir="editreward-output")
+        self._dimensions = list(model.config.dimensions)
+        configure_trainable_parameters(model, args.train_parts)
+        super().__init__(
+            model=model, args=args, data_collator=data_collator or EditPairCollator(processing_class),
+            train_dataset=train_dataset, eval_dataset=eval_dataset, processing_class=processing_class.tokenizer,
+            compute_metrics=compute_metrics or compute_pair_metrics,
+            peft_config=_with_trainable_heads(peft_config, self._dimensions), **kwargs,
+        )
+        self.processing_class = processing_class
+
+    def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+        """Validate rows and disentangle ties (no tokenising here: the collator processes images per batch)."""
+        dataset = validate_pairs(dataset, self._dimensions, on_error=args.invalid_rows)
+        if "overall_target" not in dataset.column_names:
+            dataset = disentangle_ties(dataset, args.tie_mode, dimensions=self._dimensions)
+        return dataset
+
+    def _set_signature_columns_if_needed(self):
+        if self._signature_columns is None:
+            self._signature_columns = list(_ROW_COLUMNS)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        mode = "train" if self.model.training else "eval"
+        overall = inputs.pop("overall_target")
+        dimension_targets = inputs.pop("dimension_targets")
+        tie = inputs.pop("tie")
+        human_scores = inputs.pop("human_scores", None)
+        inputs.pop("use_cache", None)
+        out = model(**inputs)
+        n = overall.shape[0]
+        loss = self._ranking_loss(out, overall, dimension_targets, human_scores)
+        score_sigma = out.score_log_sigma.exp()
+        if mode == "train":
+            self._log_batch_metrics(out.score[:n], out.score[n:], score_sigma, overall, tie)
+        if not return_outputs:
+            return loss
+        values = (out.score[:n], out.score[n:], score_sigma[:n], score_sigma[n:], out.mu[:n], out.mu[n:], overall, tie)
+        return loss, dict(zip(EVAL_OUTPUTS, values))
+
+    def _ranking_loss(self, out, overall, dimension_targets, human_scores):
+        """Mean over supervised terms: the fused ranking of rows with an overall preference, plus each
+        dimension's own ranking where it applies (rows without an overall preference, or every row with
+        `per_dimension_supervision`)."""
+        args = self.args
+        if args.loss == "pointwise":
+            if human_scores is None:
+                raise ValueError("loss='pointwise' needs chosen_scores and rejected_scores in every row.")
+            return pointwise_loss(out.mu, human_scores).mean()
+        n = overall.shape[0]
+        options = dict(estimator=args.loss_estimator, num_nodes=args.quadrature_nodes, num_samples=args.monte_carlo_samples)
+        mu, log_sigma, score, score_log_sigma = out.mu, out.log_sigma, out.score, out.score_log_sigma
+        fused = pairwise_loss(args.loss, score[:n], score_log_sigma[:n], score[n:], score_log_sigma[n:], **options)
+        total, count = (fused * overall).sum(), overall.sum()
+        per_dimension_rows = torch.ones_like(overall) if args.per_dimension_supervision else (overall == 0).float()
+        targets = dimension_targets.long() * per_dimension_rows.long().unsqueeze(-1)
+        if targets.any():
+            per_dim = per_dimension_ranking_loss(args.loss, mu[:n], log_sigma[:n], mu[n:], log_sigma[n:], targets, **options)
+            total, count = total + per_dim.sum(), count + (targets != 0).sum()
+        return total / count.clamp(min=1)
+
+    def _log_batch_metrics(self, score_chosen, score_rejected, score_sigma, overall, tie):
+        ranked = (overall > 0) & ~tie
+        with torch.no_grad():
+            values = {
+                "pair_accuracy": (score_chosen > score_rejected)[ranked].float().mean() if ranked.any() else None,
+                "mu_chosen": score_chosen.mean(),
+                "mu_rejected": score_rejected.mean(),
+                "sigma": score_sigma.mean(),
+            }
+            for name, value in values.items():
+                if value is not None:
+                    self._metrics["train"][name].append(self.accelerator.gather_for_metrics(value).mean().item())
+
+    def save_merged_model(self, output_dir: str):
+        """With LoRA: merge the adapters into the backbone and save a plain, Hub-native EditReward folder."""
+        model = self.accelerator.unwrap_model(self.model)
+        if hasattr(model, "merge_and_unload"):
+            model = model.merge_and_unload()
+        model.save_pretrained(output_dir)
+        self.processing_class.save_pretrained(output_dir)
+        return model
+
+
+def compute_pair_metrics(eval_prediction) -> dict[str, float]:
+    """Eval metrics over the whole eval set (names distinct from TRL's batch-averaged `accuracy`)."""
+    arrays = dict(zip(EVAL_OUTPUTS, eval_prediction.predictions))
+    ranked = (arrays["overall_target"] > 0) & ~arrays["tie"].astype(bool)
+    correct = arrays["score_chosen"][ranked] > arrays["score_rejected"][ranked]
+    return {
+        "pair_accuracy": float(correct.mean()) if ranked.any() else float("nan"),
+        "mean_mu_chosen": float(arrays["score_chosen"].mean()),
+        "mean_mu_rejected": float(arrays["score_rejected"].mean()),
+        "mean_sigma": float((arrays["sigma_chosen"].mean() + arrays["sigma_rejected"].mean()) / 2),
+    }
+
+
+def configure_trainable_parameters(model: EditRewardModel, train_parts: str) -> None:
+    """Freeze what `train_parts` leaves out. The input embedding matrix always stays frozen (as in the released
+    models); the reward token trains through its own module."""
+    for name, param in model.named_parameters():
+        param.requires_grad_(
+            name.startswith(("heads.", "reward_token."))
+            or (train_parts == "full" and not name.startswith("model.language_model.embed_tokens"))
+            or (train_parts == "freeze_vision" and name.startswith("model.language_model.") and "embed_tokens" not in name)
+        )
+
+
+def default_lora_config(r: int = 16, alpha: int = 32, dropout: float = 0.05, **kwargs):
+    """LoRA on the language model's projections only (not the vision tower, which a plain list of
+    `gate_proj/up_proj/down_proj` would also match)."""
+    from peft import LoraConfig
+
+    return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=LANGUAGE_MODEL_LORA_TARGETS, **kwargs)
+
+
+def _with_trainable_heads(peft_config, dimensions):
+    """The heads and the reward token are new: LoRA must train them in full, and save them with the adapter."""
+    if peft_config is None:
+        return None
+    keep = list(peft_config.modules_to_save or [])
+    peft_config.modules_to_save = keep + [m for m in (*dimensions, "reward_token") if m not in keep]
+    return peft_config
