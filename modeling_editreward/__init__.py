@@ -7,6 +7,7 @@ from .gaussian import preference_probability
 from .modeling_editreward import EditRewardModel, EditRewardOutput, fuse_dimensions
 from .processing_editreward import EditRewardProcessor
 from .prompts_editreward import REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS
+from .scoring import EditRewardScorer, EditScores
 
 EditRewardConfig.register_for_auto_class()
 EditRewardModel.register_for_auto_class("AutoModel")
@@ -17,5 +18,5 @@ AutoProcessor.register(EditRewardConfig, EditRewardProcessor, exist_ok=True)
 
 __all__ = [
     "EditRewardConfig", "EditRewardModel", "EditRewardOutput", "EditRewardProcessor", "fuse_dimensions",
-    "preference_probability", "REWARD_SUFFIX", "REWARD_TOKEN", "RUBRIC_PROMPTS",
+    "preference_probability", "REWARD_SUFFIX", "REWARD_TOKEN", "RUBRIC_PROMPTS", "EditRewardScorer", "EditScores",
 ]

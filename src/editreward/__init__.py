@@ -15,8 +15,8 @@ _LAZY = {
     "EditRewardOutput": "modeling_editreward",
     "EditRewardProcessor": "modeling_editreward",
     "preference_probability": "modeling_editreward",
-    "EditRewardScorer": "scoring",
-    "EditScores": "scoring",
+    "EditRewardScorer": "modeling_editreward",
+    "EditScores": "modeling_editreward",
 }
 
 __all__ = list(_LAZY)

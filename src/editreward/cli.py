@@ -6,7 +6,7 @@ import sys
 
 
 def _score(args) -> int:
-    from .scoring import EditRewardScorer
+    from .modeling_editreward import EditRewardScorer
 
     scorer = EditRewardScorer.from_pretrained(args.model, batch_size=args.batch_size, device=args.device, dtype=args.dtype)
     scores = scorer.score_group(args.source, args.instruction, args.edited)

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .modeling_editreward import EditRewardModel, EditRewardProcessor
+from .modeling_editreward import EditRewardModel
+from .processing_editreward import EditRewardProcessor
 
 
 @dataclass
