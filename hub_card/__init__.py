@@ -1,0 +1,35 @@
+"""Model and metric cards, and publishing to the Hub.
+
+Names load lazily from their submodules, so `python -m editreward.hub_card.model_card` runs the module once and
+the `editreward` command adds its subcommands without importing more than it needs.
+"""
+
+import importlib
+
+_LAZY = {
+    "add_card_parser": "cli",
+    "add_push_parser": "cli",
+    "EDITREWARD_BIBTEX": "model_card",
+    "load_results": "model_card",
+    "render_metric_card": "model_card",
+    "render_model_card": "model_card",
+    "scores_explanation": "model_card",
+    "write_metric_card": "model_card",
+    "check_model_folder": "publish",
+    "files_to_upload": "publish",
+    "push_model_folder": "publish",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'editreward.hub_card' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--device", default=None, help="cuda, cuda:1, cpu (default: cuda if available)")
     score.add_argument("--dtype", default=None, help="bfloat16, float16, float32 (default: bf16 on GPU, fp32 on CPU)")
     score.set_defaults(handler=_score)
+
+    from .hub_card.cli import add_card_parser, add_push_parser
+
+    add_card_parser(commands)
+    add_push_parser(commands)
     return parser
 
 

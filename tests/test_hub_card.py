@@ -1,0 +1,290 @@
+"""Model card, metric card and publishing: cards parse back with huggingface_hub; pushes stop at the HfApi boundary."""
+
+import argparse
+import json
+import re
+import shutil
+from types import SimpleNamespace
+
+import pytest
+from huggingface_hub import HfApi, ModelCard
+
+from editreward.hub_card import (
+    add_card_parser, add_push_parser, check_model_folder, push_model_folder, render_metric_card, render_model_card,
+)  # fmt: skip
+from editreward.hub_card import model_card as cards
+from editreward.hub_card.publish import IGNORE_PATTERNS
+
+RESULTS = {
+    "model": "outputs/quickstart/model",
+    "benchmarks": {
+        "GenAI-Bench": {
+            "dataset": "TIGER-Lab/GenAI-Bench", "config": "image_edition", "revision": "0123456789abcdef",
+            "split": "test_v1", "num_pairs": 919,
+            "metrics": {"accuracy": 0.6397, "accuracy_without_ties": 0.7112, "epsilon": 0.02, "concordant": 512},
+        },
+        "quickstart held-out": {
+            "dataset": "/tmp/quickstart/heldout", "split": "test",
+            "metrics": {"accuracy": 0.875, "accuracy_without_ties": float("nan")},
+            "by_family": {"mirror": {"accuracy": 0.8125, "num_pairs": 16}, "blur": {"metrics": {"accuracy": 1.0}}},
+        },
+    },
+}  # fmt: skip
+
+
+@pytest.fixture
+def model_folder(saved_model_dir, tmp_path):
+    """A private copy of the saved tiny model (without the images other tests leave beside it)."""
+    return shutil.copytree(saved_model_dir, tmp_path / "tiny-editreward", ignore=shutil.ignore_patterns("*.png"))
+
+
+@pytest.fixture
+def results_file(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(RESULTS))
+    return path
+
+
+@pytest.fixture
+def complete_folder(model_folder, results_file):
+    render_model_card(model_folder, results_file).save(model_folder / "README.md")
+    return model_folder
+
+
+def test_card_metadata_and_eval_results_parse_back(model_folder, results_file):
+    render_model_card(
+        model_folder, results_file, model_name="my-org/EditReward-tiny", base_model="Qwen/Qwen2.5-VL-7B-Instruct",
+        datasets=["TIGER-Lab/EditReward-Data"],
+    ).save(model_folder / "README.md")  # fmt: skip
+    data = ModelCard.load(model_folder / "README.md").data
+    assert (data.license, data.base_model, data.library_name, data.pipeline_tag) == (
+        "apache-2.0", "Qwen/Qwen2.5-VL-7B-Instruct", "transformers", "image-text-to-text")
+    assert {"reward-model", "image-editing", "editreward", "qwen2_5_vl"} <= set(data.tags)
+    assert data.datasets == ["TIGER-Lab/EditReward-Data"] and data.model_name == "my-org/EditReward-tiny"
+    found = {(r.dataset_name, r.metric_type): r for r in data.eval_results}
+    assert {(k, round(r.metric_value, 4)) for k, r in found.items()} == {
+        (("GenAI-Bench", "accuracy"), 0.6397), (("GenAI-Bench", "accuracy_without_ties"), 0.7112),
+        (("quickstart held-out", "accuracy"), 0.875),
+    }  # epsilon and counts are no results; a NaN is left out
+    genai = found["GenAI-Bench", "accuracy"]
+    assert (genai.dataset_type, genai.dataset_config, genai.dataset_split, genai.dataset_revision) == (
+        "TIGER-Lab/GenAI-Bench", "image_edition", "test_v1", "0123456789abcdef")
+    assert found["quickstart held-out", "accuracy"].dataset_type == "quickstart held-out"  # a path is no Hub id
+
+
+def test_card_has_its_sections_in_order(model_folder, results_file):
+    text = str(render_model_card(model_folder, results_file))
+    headings = ["## Model details", "## What the scores mean", "## How to use", "## Training", "## Evaluation",
+                "## Limitations", "## Citation"]  # fmt: skip
+    assert [text.index(h) for h in headings] == sorted(text.index(h) for h in headings)
+    assert 'AutoModel.from_pretrained("<org>/tiny-editreward", trust_remote_code=True)' in text
+    assert "EditRewardScorer.from_pretrained(" in text and ".score_group(" in text
+    assert "editreward score --model <org>/tiny-editreward" in text
+    assert "arXiv:2509.26346" in text and "EditReward: A Human-Aligned Reward Model" in text
+    assert "12,544 pixels, about\n  16 visual tokens" in text and "`position_mode=mrope`" in text
+
+
+def test_evaluation_tables_show_benchmarks_and_families(model_folder, results_file):
+    text = str(render_model_card(model_folder, results_file))
+    assert "| GenAI-Bench | [TIGER-Lab/GenAI-Bench](https://huggingface.co/datasets/TIGER-Lab/GenAI-Bench) " \
+           "(image_edition) @ `0123456` | test_v1 | 919 | 0.6397 | 0.7112 | 0.0200 |" in text
+    assert "| quickstart held-out | `/tmp/quickstart/heldout` | test | – | 0.8750 | n/a | – |" in text
+    assert "| mirror | 16 | 0.8125 |" in text and "| blur | – | 1.0000 |" in text
+    assert "concordant" not in text
+
+
+def test_scores_section_states_the_configured_fusion(model_folder):
+    config = json.loads((model_folder / "config.json").read_text())
+    (model_folder / "config.json").write_text(json.dumps({**config, "fusion": "min"}))
+    text = str(render_model_card(model_folder))
+    scores = text[text.index("## What the scores mean") : text.index("## How to use")]
+    assert "`config.fusion` is `min`: the overall score is the smallest of the dimensions' mus" in scores
+    assert cards.FUSION_TEXT["mean"] not in text and "`instruction_following`, `visual_quality`" in scores
+    assert "sigma = exp(log_sigma)" in scores and "uncalibrated" in scores and "preference_probability" in scores
+
+
+def test_every_configurable_fusion_is_explained():
+    from editreward.modeling_editreward.configuration_editreward import FUSIONS
+
+    assert set(cards.FUSION_TEXT) == set(FUSIONS)
+
+
+def test_card_python_snippets_run_on_the_folder(model_folder, photos, tmp_path, monkeypatch):
+    from PIL import Image
+
+    source = photos["chelsea"]
+    source.save(tmp_path / "source.png")
+    source.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "edit_a.png")
+    source.rotate(90).save(tmp_path / "edit_b.png")
+    monkeypatch.chdir(tmp_path)
+    text = str(render_model_card(model_folder, model_name=str(model_folder)))
+    snippets = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(snippets) == 2
+    for snippet in snippets:
+        exec(compile(snippet, "model card snippet", "exec"), {})
+
+
+def test_training_section_from_dict_or_placeholder(model_folder):
+    unknown = str(render_model_card(model_folder))
+    assert "Unknown: the training data of this checkpoint were not recorded." in unknown
+    assert "No evaluation results were supplied" in unknown and "model-index" not in unknown
+    training = {"data": "9,600 synthetic pairs from scikit-image photos.", "loss": "bt", "max_steps": 600}
+    text = str(render_model_card(model_folder, training=training))
+    assert training["data"] in text and "| `loss` | `bt` |" in text and "| `max_steps` | `600` |" in text
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "not valid JSON"),
+        ("[]", 'needs a non-empty "benchmarks" object'),
+        ('{"benchmarks": {}}', 'needs a non-empty "benchmarks" object'),
+        ('{"benchmarks": {"GenAI-Bench": {"metrics": [0.6]}}}', "benchmarks['GenAI-Bench'] needs \"metrics\""),
+        ('{"benchmarks": {"X": {"metrics": {"accuracy": 0.6}, "by_family": [1]}}}', "benchmarks['X'].by_family"),
+    ],
+)
+def test_bad_results_file_names_the_problem(tmp_path, content, message):
+    path = tmp_path / "results.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match="results.json: .*" + message.replace("[", r"\[").replace("(", r"\(")):
+        cards.load_results(path)
+
+
+def test_minimal_results_need_only_metrics(model_folder):
+    card = render_model_card(model_folder, {"benchmarks": {"held-out": {"metrics": {"accuracy": 0.5}}}})
+    assert [(r.dataset_name, r.metric_value) for r in card.data.eval_results] == [("held-out", 0.5)]
+    assert "| held-out | – | – | – | 0.5000 |" in str(card)
+
+
+def test_committed_metric_card_is_generated():
+    committed = cards.METRIC_README.read_text(encoding="utf-8")
+    assert committed == render_metric_card(), (
+        f"{cards.METRIC_README} differs from the generated metric card; regenerate it with "
+        f"`{cards.REGENERATE_METRIC_CARD}` (edit hub_card/templates/metric_card.md, not the README)."
+    )
+
+
+def test_metric_card_shares_the_model_cards_snippets(model_folder):
+    metric_card, model_card = render_metric_card(), str(render_model_card(model_folder))
+    for shared in (cards.EDITREWARD_BIBTEX, cards.PUBLISHED_RESULTS, *cards.SCORES_TEXT.split("{fusion}")[1:]):
+        assert shared in metric_card and shared in model_card
+    unwrapped = metric_card.replace("\n  ", " ")
+    assert all(f"`{fusion}` is {text}" in unwrapped for fusion, text in cards.FUSION_TEXT.items())
+
+
+def test_metric_card_examples_and_citation_come_from_the_metric_script():
+    strings = cards.metric_script_strings()
+    metric_card = render_metric_card()
+    assert cards.EDITREWARD_BIBTEX in strings["_CITATION"] and cards.TIES_MATTER_BIBTEX in strings["_CITATION"]
+    assert '```python\n>>> import evaluate\n>>> metric = evaluate.load("editreward_accuracy")' in metric_card
+    assert metric_card.count("```python\n>>>") == strings["_KWARGS_DESCRIPTION"].count("\n\n    >>>")
+
+
+def test_complete_folder_has_no_problems(complete_folder):
+    assert check_model_folder(complete_folder) == []
+
+
+@pytest.mark.parametrize(
+    "remove, problem",
+    [
+        ("model.safetensors", "no weights: model.safetensors"),
+        ("README.md", "README.md (the model card) is missing"),
+        ("prompts_editreward.py", "code file prompts_editreward.py is missing (needed by configuration_editreward.py)"),
+        ("processing_editreward.py", "code file processing_editreward.py is missing (needed by auto_map)"),
+        ("tokenizer.json", "tokenizer.json is missing"),
+        ("processor_config.json", "processor_config.json is missing"),
+        ("chat_template.jinja", "no chat template"),
+    ],
+)
+def test_check_names_what_is_missing(complete_folder, remove, problem):
+    (complete_folder / remove).unlink()
+    assert any(p.startswith(problem) for p in check_model_folder(complete_folder)), check_model_folder(complete_folder)
+
+
+def test_check_needs_auto_map(complete_folder):
+    config = json.loads((complete_folder / "config.json").read_text())
+    del config["auto_map"]
+    (complete_folder / "config.json").write_text(json.dumps(config))
+    assert [p for p in check_model_folder(complete_folder) if "auto_map" in p] == [
+        "config.json has no auto_map: save with the editreward package imported, which registers its classes for "
+        "the Auto classes"
+    ]
+
+
+@pytest.fixture
+def hub_calls(monkeypatch):
+    """Replace the network boundary: record HfApi.create_repo and HfApi.upload_folder calls."""
+    calls = []
+
+    def create_repo(self, repo_id, **kwargs):
+        calls.append(("create_repo", self.token, repo_id, kwargs))
+
+    def upload_folder(self, **kwargs):
+        calls.append(("upload_folder", self.token, kwargs))
+        return SimpleNamespace(commit_url=f"https://huggingface.co/{kwargs['repo_id']}/commit/0abc")
+
+    monkeypatch.setattr(HfApi, "create_repo", create_repo)
+    monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+    return calls
+
+
+def test_dry_run_lists_files_and_sizes_without_network(complete_folder, hub_calls):
+    (complete_folder / "__pycache__").mkdir()
+    (complete_folder / "__pycache__" / "modeling_editreward.cpython-311.pyc").write_bytes(b"x")
+    files = dict(push_model_folder(complete_folder, "my-org/EditReward-tiny", dry_run=True))
+    expected = {p.name for p in complete_folder.iterdir() if p.is_file()}
+    assert set(files) == expected and {"README.md", "model.safetensors", "modeling_editreward.py"} <= expected
+    assert files["model.safetensors"] == (complete_folder / "model.safetensors").stat().st_size
+    assert hub_calls == []
+
+
+def test_push_refuses_an_incomplete_folder(complete_folder, hub_calls):
+    (complete_folder / "model.safetensors").unlink()
+    (complete_folder / "README.md").unlink()
+    for dry_run in (True, False):
+        with pytest.raises(ValueError, match=r"is not ready to push:\n  - no weights.*\n  - README.md"):
+            push_model_folder(complete_folder, "my-org/EditReward-tiny", dry_run=dry_run)
+    assert hub_calls == []
+
+
+def test_push_creates_the_repo_and_uploads_the_folder(complete_folder, hub_calls):
+    commit = push_model_folder(complete_folder, "my-org/EditReward-tiny", private=True, token="hf_x")
+    assert commit.commit_url == "https://huggingface.co/my-org/EditReward-tiny/commit/0abc"
+    assert hub_calls == [
+        ("create_repo", "hf_x", "my-org/EditReward-tiny", {"exist_ok": True, "private": True}),
+        ("upload_folder", "hf_x", {"repo_id": "my-org/EditReward-tiny", "folder_path": str(complete_folder),
+                                   "commit_message": "Upload EditReward model", "ignore_patterns": IGNORE_PATTERNS}),
+    ]  # fmt: skip
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(prog="editreward")
+    commands = parser.add_subparsers(dest="command")
+    add_card_parser(commands)
+    add_push_parser(commands)
+    return parser.parse_args(argv)
+
+
+def test_cli_card_writes_the_readme(model_folder, results_file, tmp_path, capsys):
+    training = tmp_path / "training.json"
+    training.write_text(json.dumps({"data": "Synthetic pairs.", "loss": "bt"}))
+    args = _parse(["card", "--model", str(model_folder), "--results", str(results_file), "--training", str(training),
+                   "--base-model", "Qwen/Qwen2.5-VL-3B-Instruct", "--license", "mit"])  # fmt: skip
+    assert args.handler(args) == 0
+    card = ModelCard.load(model_folder / "README.md")
+    assert (card.data.license, card.data.base_model) == ("mit", "Qwen/Qwen2.5-VL-3B-Instruct")
+    assert len(card.data.eval_results) == 3
+    assert "Synthetic pairs." in card.text and "3 evaluation results" in capsys.readouterr().out
+
+
+def test_cli_push_dry_run_and_upload(complete_folder, hub_calls, capsys):
+    args = _parse(["push", "--model", str(complete_folder), "--repo-id", "my-org/EditReward-tiny", "--dry-run"])
+    assert args.handler(args) == 0
+    out = capsys.readouterr().out
+    assert "files would go up to my-org/EditReward-tiny" in out and "model.safetensors" in out and "total" in out
+    assert hub_calls == []
+    args = _parse(["push", "--model", str(complete_folder), "--repo-id", "my-org/EditReward-tiny", "--private"])
+    assert args.handler(args) == 0
+    assert [(c[0], c[2] if c[0] == "create_repo" else c[2]["repo_id"]) for c in hub_calls] == [
+        ("create_repo", "my-org/EditReward-tiny"), ("upload_folder", "my-org/EditReward-tiny")]
+    assert hub_calls[0][3]["private"] is True and "my-org/EditReward-tiny/commit/0abc" in capsys.readouterr().out
