@@ -49,8 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.set_defaults(handler=_score)
 
     from .convert import add_convert_parser
+    from .evaluate_metrics.cli import add_evaluate_parser, add_metric_parser
     from .hub_card.cli import add_card_parser, add_push_parser
 
+    add_evaluate_parser(commands)
+    add_metric_parser(commands)
     add_convert_parser(commands)
     add_card_parser(commands)
     add_push_parser(commands)

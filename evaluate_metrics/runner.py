@@ -1,0 +1,290 @@
+"""Run a benchmark: score its edits (batched, cached, resumable), compute the metric, write results.json and results.md.
+
+Files in `output_dir`:
+
+- `scores-<benchmark>.jsonl`: a header line `{"meta": {...}}` (model, data, config, revision, split), then one line
+  per scored edit, `{"key": ..., "score": ..., "score_sigma": ..., "<dimension>_mu": ..., "<dimension>_sigma": ...}`,
+  appended batch by batch. A rerun scores only the keys that are missing, so an interrupted run resumes; a header
+  that names another model or dataset is an error rather than a silent mix.
+- `results.json`: `{"model": ..., "benchmarks": {"<name>": {"dataset", "config", "revision", "split", "metrics",
+  "num_pairs" (and "num_groups")}}}`, merged with the other benchmarks already in the file.
+- `results.md`: the same as markdown tables (accuracies in %, per K for EditReward-Bench).
+
+The metric is the `editreward_accuracy` script's own pure functions, imported from its path (no evaluate cache).
+"""
+
+import functools
+import importlib.util
+import json
+import logging
+import math
+import os
+from pathlib import Path
+
+from . import METRIC_DIR, METRIC_NAME
+from .adapters import BENCHMARKS
+from .loading import fetch_images, load_benchmark_data
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ScoreCache", "compute_metrics", "load_metric_script", "load_task", "results_markdown", "run_benchmark"]
+
+BOOTSTRAP_SAMPLES = 1000
+
+
+@functools.cache
+def load_metric_script():
+    """The metric script as a module: the same code `evaluate.load("editreward_accuracy")` runs."""
+    spec = importlib.util.spec_from_file_location(f"{METRIC_NAME}_script", f"{METRIC_DIR}/{METRIC_NAME}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Score cache
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class ScoreCache:
+    """Per-edit score records in a JSON Lines file, appended as they are computed."""
+
+    def __init__(self, path, meta: dict):
+        self.path, self.meta = Path(path), meta
+        self.records = self._read() if self.path.is_file() else {}
+        if not self.path.is_file():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps({"meta": meta}) + "\n", encoding="utf-8")
+
+    def _read(self) -> dict:
+        text = self.path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):  # a line cut short by an interruption: drop it before appending
+            text = text[: text.rfind("\n") + 1]
+            self.path.write_text(text, encoding="utf-8")
+        lines = text.splitlines()
+        header = json.loads(lines[0]).get("meta") if lines else None
+        if header != self.meta:
+            raise ValueError(
+                f"{self.path} holds scores of {header}, not of {self.meta}; pass another --output-dir, or delete "
+                "the file to score again."
+            )
+        records = {}
+        for number, line in enumerate(lines[1:], start=2):
+            try:
+                record = json.loads(line)
+                records[record.pop("key")] = record
+            except (json.JSONDecodeError, KeyError, AttributeError):
+                logger.warning("%s line %d is not a score record; it will be scored again.", self.path, number)
+        return records
+
+    def add(self, records: dict):
+        """Append {key: record} and flush, so a crash loses at most the batch being scored."""
+        with self.path.open("a", encoding="utf-8") as file:
+            for key, record in records.items():
+                file.write(json.dumps({"key": key, **record}) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        self.records.update(records)
+
+
+def score_missing(scorer, loaded, edits, cache: ScoreCache, batch_size: int, progress: bool = True):
+    """Score the edits the cache lacks, batch by batch, behind a progress bar."""
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(edits), unit="edit", desc="scoring", disable=not progress) as bar:
+        for start in range(0, len(edits), batch_size):
+            batch = edits[start : start + batch_size]
+            scores = scorer(*fetch_images(loaded, batch))
+            cache.add({edit.key: record for edit, record in zip(batch, scores.to_records())})
+            bar.update(len(batch))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Metrics and results
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def compute_metrics(task, scores: dict, tie_threshold=None, bootstrap_samples=BOOTSTRAP_SAMPLES) -> dict:
+    """The metric on a task's pairs, groups and ratings, given {edit key: fused score}."""
+    metric = load_metric_script()
+    metrics = {}
+    if task.pairs:
+        metrics.update(metric.pairwise_accuracy(
+            [[scores[p.first], scores[p.second]] for p in task.pairs], [p.label for p in task.pairs],
+            tie_threshold=tie_threshold, bootstrap_samples=bootstrap_samples, seed=0,
+        ))  # fmt: skip
+    if task.groups:
+        metrics.update(metric.group_accuracy(
+            [[scores[key] for key in g.keys] for g in task.groups], [g.ranking for g in task.groups],
+            tie_threshold=tie_threshold,
+        ))  # fmt: skip
+    if task.ratings:
+        metrics.update(metric.spearman_by_group(
+            [scores[r.key] for r in task.ratings], [r.rating for r in task.ratings], [r.editor for r in task.ratings],
+        ))  # fmt: skip
+    return metrics
+
+
+def json_ready(value):
+    """Plain JSON: numpy scalars as Python numbers, NaN/inf as null."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def existing_results(output_dir: Path, model: str) -> dict:
+    """output_dir/results.json if there is one (it must be of `model`), else an empty results object."""
+    path = output_dir / "results.json"
+    if not path.is_file():
+        return {"model": model, "benchmarks": {}}
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); fix or delete it.") from None
+    if not isinstance(results, dict) or results.get("model") != model:
+        found = results.get("model") if isinstance(results, dict) else None
+        raise ValueError(f"{path} holds results of model {found!r}, not {model!r}; pass another --output-dir.")
+    return results
+
+
+def write_results(output_dir: Path, model: str, name: str, entry: dict) -> dict:
+    """Merge `entry` into output_dir/results.json (same model only) and rewrite results.md."""
+    path = output_dir / "results.json"
+    results = existing_results(output_dir, model)
+    results.setdefault("benchmarks", {})[name] = json_ready(entry)
+    partial = path.with_name(f"results.json.{os.getpid()}.tmp")
+    partial.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+    (output_dir / "results.md").write_text(results_markdown(results), encoding="utf-8")
+    return results
+
+
+def _percent(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f}"
+
+
+def _data_cell(entry: dict) -> str:
+    text = f"`{entry.get('dataset')}`"
+    text += f" ({entry['config']})" if entry.get("config") else ""
+    text += f" @ `{str(entry['revision'])[:7]}`" if entry.get("revision") else ""
+    text += f", {entry['split']}" if entry.get("split") else ""
+    return text + (f", first {entry['limit']}" if entry.get("limit") else "")
+
+
+def _table(header, rows) -> list[str]:
+    return ["| " + " | ".join(row) + " |" for row in [header, ["---"] * len(header), *rows]]
+
+
+def _pairwise_row(name: str, entry: dict) -> list[str]:
+    m = entry["metrics"]
+    interval = "–"
+    if m.get("accuracy_ci_low") is not None:
+        interval = f"{_percent(m['accuracy_ci_low'])}–{_percent(m['accuracy_ci_high'])}"
+    spearman = _percent(m["spearman"]) if "spearman" in m else "–"
+    return [name, _data_cell(entry), str(entry.get("num_pairs")), _percent(m["accuracy"]), interval,
+            _percent(m.get("accuracy_without_ties")), f"{m['epsilon']:.4g}", spearman]  # fmt: skip
+
+
+def _group_section(name: str, entry: dict) -> list[str]:
+    m = entry["metrics"]
+    sizes = sorted(int(key[len("accuracy_k") :]) for key in m if key.startswith("accuracy_k"))
+    rows = [[f"K={k}", str(m[f"num_groups_k{k}"]), str(m[f"correct_groups_k{k}"]), _percent(m[f"accuracy_k{k}"])]
+            for k in sizes]  # fmt: skip
+    rows.append(["overall", str(m["num_groups"]), str(m["correct_groups"]), _percent(m["accuracy"])])
+    return [
+        f"## {name}: strict group accuracy", "", f"Data: {_data_cell(entry)}.", "",
+        *_table(["K", "Groups", "Correct", "Accuracy (%)"], rows), "",
+        f"Pairwise accuracy {_percent(m['pairwise_accuracy'])}% over {m['num_comparisons']} comparisons at "
+        f"eps* = {m['epsilon']:.4g}.", "",
+    ]  # fmt: skip
+
+
+def results_markdown(results: dict) -> str:
+    """results.json as markdown: one table of pairwise benchmarks, one per-K table per group benchmark."""
+    lines = [f"# Evaluation of `{results.get('model')}`", ""]
+    benchmarks = results["benchmarks"]
+    pairwise = [_pairwise_row(n, e) for n, e in benchmarks.items() if "accuracy_without_ties" in e["metrics"]]
+    if pairwise:
+        header = ["Benchmark", "Data", "Pairs", "Accuracy (%)", "95% CI", "Without ties (%)", "eps", "Spearman (x100)"]
+        lines += [*_table(header, pairwise), "",
+                  "Accuracy is tie-calibrated (the best eps on these pairs; -1 means no predicted ties).", ""]
+    for name, entry in benchmarks.items():
+        if any(key.startswith("accuracy_k") for key in entry["metrics"]):
+            lines += _group_section(name, entry)
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def load_task(benchmark, data=None, *, config=None, revision=None, split=None, image_root=None, limit=None,
+              on_conflict="error"):
+    """(spec, loaded data, task) of a benchmark; `data` defaults to its Hub dataset with its config and split."""
+    if benchmark not in BENCHMARKS:
+        raise ValueError(f"Unknown benchmark {benchmark!r}; choose one of {list(BENCHMARKS)}.")
+    spec = BENCHMARKS[benchmark]
+    if data is None and spec.hub_id is None:
+        raise ValueError(f"{benchmark} has no public Hub dataset; pass --data with a local path.")
+    hub_default = data is None or data == spec.hub_id
+    loaded = load_benchmark_data(
+        data or spec.hub_id, config=config or (spec.config if hub_default else None), revision=revision,
+        split=split or (spec.split if hub_default else None), image_root=image_root,
+    )  # fmt: skip
+    kwargs = {"on_conflict": on_conflict} if benchmark == "editreward-bench" else {}
+    task = spec.adapter(loaded.dataset, limit=limit, **kwargs)
+    if not task.edits:
+        raise ValueError(f"{loaded.source}: no {benchmark} items to score.")
+    return spec, loaded, task
+
+
+def run_benchmark(model, benchmark, data=None, *, output_dir="eval_results", batch_size=8, device=None, dtype=None,
+                  config=None, revision=None, split=None, limit=None, image_root=None, tie_threshold=None,
+                  name=None, on_conflict="error", scorer=None, progress=True) -> dict:
+    """Evaluate `model` (folder or Hub id) on `benchmark` and return its results.json entry.
+
+    benchmark: "genai-bench", "editreward-bench", "aurora-bench" or "local-json". data: Hub id or local path
+    (default: the benchmark's Hub dataset, with its default config and split). limit: the first N pairs / groups /
+    rated items. tie_threshold: a fixed eps to also apply (fit it on a dev split). name: the results.json key
+    (default: the benchmark's name; for local-json the file's stem). scorer: an `EditRewardScorer` to use instead
+    of loading `model` (which then only labels the results). The model is loaded only if some edit is not cached.
+    """
+    spec, loaded, task = load_task(benchmark, data, config=config, revision=revision, split=split,
+                                   image_root=image_root, limit=limit, on_conflict=on_conflict)  # fmt: skip
+    output_dir = Path(output_dir)
+    model = str(Path(model).resolve()) if Path(str(model)).exists() else str(model)
+    meta = {"model": model, "data": loaded.source, "config": loaded.config, "revision": loaded.revision,
+            "split": loaded.split}  # fmt: skip
+    existing_results(output_dir, model)  # refuse another model's results.json before any scoring
+    cache = ScoreCache(output_dir / f"scores-{benchmark}.jsonl", meta)
+    missing = [edit for edit in task.edits if edit.key not in cache.records]
+    if missing:
+        if scorer is None:
+            from ..modeling_editreward import EditRewardScorer
+
+            scorer = EditRewardScorer.from_pretrained(model, batch_size=batch_size, device=device, dtype=dtype)
+        score_missing(scorer, loaded, missing, cache, batch_size, progress)
+    logger.info("%s: %d edits, %d scored now, %d from %s", benchmark, len(task.edits), len(missing),
+                len(task.edits) - len(missing), cache.path)
+
+    scores = {edit.key: cache.records[edit.key]["score"] for edit in task.edits}
+    entry = {"dataset": loaded.source, "config": loaded.config, "revision": loaded.revision, "split": loaded.split,
+             "metrics": compute_metrics(task, scores, tie_threshold)}  # fmt: skip
+    if task.groups:
+        entry["num_groups"] = len(task.groups)
+        entry["num_pairs"] = entry["metrics"]["num_comparisons"]
+    else:
+        entry["num_pairs"] = len(task.pairs)
+    if limit is not None:
+        entry["limit"] = limit
+    if name is None:
+        name = Path(loaded.source).stem if benchmark == "local-json" else spec.name
+    write_results(output_dir, model, name, entry)
+    return json_ready(entry)
