@@ -5,6 +5,7 @@ cache entry `evaluate_modules/metrics/evaluate-metric--editreward_accuracy/<hash
 entry, so the bare name then loads offline (`HF_EVALUATE_OFFLINE=1`) from any directory.
 """
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -12,10 +13,20 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["METRIC_DIR", "METRIC_NAME", "install_metric", "modules_cache_dir"]
+__all__ = ["METRIC_DIR", "METRIC_NAME", "install_metric", "load_metric_script", "modules_cache_dir"]
 
 METRIC_NAME = "editreward_accuracy"
 METRIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), METRIC_NAME)
+
+
+@functools.cache
+def load_metric_script():
+    """The metric script as a plain module: the same code `evaluate.load("editreward_accuracy")` runs, without
+    going through evaluate's cache (its pure functions `pairwise_accuracy`, `group_accuracy`, ... are fast)."""
+    spec = importlib.util.spec_from_file_location(f"{METRIC_NAME}_script", f"{METRIC_DIR}/{METRIC_NAME}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def modules_cache_dir() -> Path:

@@ -13,32 +13,21 @@ Files in `output_dir`:
 The metric is the `editreward_accuracy` script's own pure functions, imported from its path (no evaluate cache).
 """
 
-import functools
-import importlib.util
 import json
 import logging
 import math
 import os
 from pathlib import Path
 
-from . import METRIC_DIR, METRIC_NAME
+from . import load_metric_script
 from .adapters import BENCHMARKS
 from .loading import fetch_images, load_benchmark_data
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ScoreCache", "compute_metrics", "load_metric_script", "load_task", "results_markdown", "run_benchmark"]
+__all__ = ["ScoreCache", "compute_metrics", "load_task", "results_markdown", "run_benchmark"]
 
 BOOTSTRAP_SAMPLES = 1000
-
-
-@functools.cache
-def load_metric_script():
-    """The metric script as a module: the same code `evaluate.load("editreward_accuracy")` runs."""
-    spec = importlib.util.spec_from_file_location(f"{METRIC_NAME}_script", f"{METRIC_DIR}/{METRIC_NAME}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # ---------------------------------------------------------------------------------------------------------------

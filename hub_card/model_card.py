@@ -47,22 +47,17 @@ PIPELINE_TAG = "image-text-to-text"
 TAGS = ["reward-model", "image-editing", "editreward"]
 PAPER_URL = "https://arxiv.org/abs/2509.26346"
 
-EDITREWARD_BIBTEX = """\
-@article{wu2025editreward,
-  title   = {EditReward: A Human-Aligned Reward Model for Instruction-Guided Image Editing},
-  author  = {Wu, Keming and others},
-  journal = {arXiv preprint arXiv:2509.26346},
-  year    = {2025}
-}"""
+def _citations() -> tuple[str, str]:
+    """The EditReward and "Ties Matter" BibTeX entries, from the metric script's `_CITATION` (their one home: the
+    script must stay self-contained, because evaluate copies it alone)."""
+    tree = ast.parse(METRIC_SCRIPT.read_text(encoding="utf-8"))
+    citation = next(node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                    and any(getattr(t, "id", None) == "_CITATION" for t in node.targets))  # fmt: skip
+    editreward, ties = ("@" + entry.strip() for entry in citation.strip().removeprefix("@").split("\n@"))
+    return editreward, ties
 
-TIES_MATTER_BIBTEX = """\
-@inproceedings{deutsch2023ties,
-  title     = {Ties Matter: Meta-Evaluating Modern Metrics with Pairwise Accuracy and Tie Calibration},
-  author    = {Deutsch, Daniel and Foster, George and Freitag, Markus},
-  booktitle = {Proceedings of EMNLP 2023},
-  year      = {2023},
-  note      = {arXiv:2305.14324}
-}"""
+
+EDITREWARD_BIBTEX, TIES_MATTER_BIBTEX = _citations()
 
 # The paper's Table 2 (accuracy %, ImagenHub Spearman x100), the one home of the published numbers.
 PAPER_RESULTS_COLUMNS = ("GenAI-Bench", "AURORA-Bench", "ImagenHub", "ERB K=2", "ERB K=3", "ERB K=4", "ERB overall")

@@ -18,11 +18,11 @@ import pytest
 from PIL import ImageFilter, ImageOps
 
 from editreward import EditRewardScorer
-from editreward.evaluate_metrics import adapters, loading, runner
+from editreward.evaluate_metrics import adapters, load_metric_script, loading, runner
 from editreward.evaluate_metrics.adapters import from_aurora_bench, from_editreward_bench, from_genai_bench
 from editreward.evaluate_metrics.cli import add_evaluate_parser, add_metric_parser
 
-metric = runner.load_metric_script()
+metric = load_metric_script()
 IMAGE = datasets.Image()
 TEXT = datasets.Value("string")
 

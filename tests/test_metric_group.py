@@ -8,15 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from editreward.evaluate_metrics import METRIC_DIR
-
-
-def load_metric_script():
-    """The metric script as a plain module (the file evaluate copies), without going through evaluate's cache."""
-    spec = importlib.util.spec_from_file_location("editreward_accuracy_script", f"{METRIC_DIR}/editreward_accuracy.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from editreward.evaluate_metrics import METRIC_DIR, load_metric_script
 
 
 script = load_metric_script()
