@@ -191,19 +191,7 @@ class EditRewardModel(EditRewardPreTrainedModel):
         positions = self._position_ids(input_ids, attention_mask, image_grid_thw[rows.images.flatten()])
         features = torch.cat(self.encode_images(pixel_values, image_grid_thw))
         feature_index = rows.feature_index(image_grid_thw, self.model.visual.spatial_merge_size)
-        if self._shares_prefix():
-            layout = plan_shared_prefix(
-                input_ids, attention_mask, rows.prefix_end.tolist(), rows.edit_end.tolist(),
-                rows.images[:, 0].tolist(), rows.images[:, 1].tolist(), rows.reward_col.tolist(),
-            )
-            token_row, token_col = layout.source_row, layout.source_col
-            mask, reward_at = self._attention_mask_4d(layout.attention_mask), layout.reward_index.unbind(-1)
-            valid = layout.valid
-        else:
-            token_row = torch.arange(input_ids.shape[0], device=input_ids.device)[:, None].expand_as(input_ids)
-            token_col = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
-            mask, reward_at = attention_mask, (token_row[:, 0], rows.reward_col)
-            valid = attention_mask.bool()
+        token_row, token_col, valid, mask, reward_at = self._token_layout(input_ids, attention_mask, rows)
         ids = input_ids[token_row, token_col].masked_fill(~valid, self.config.vlm_config.text_config.pad_token_id or 0)
         inputs_embeds = self._embed(ids, features, feature_index[token_row, token_col].masked_fill(~valid, -1))
         hidden = self.model.language_model(
@@ -220,6 +208,20 @@ class EditRewardModel(EditRewardPreTrainedModel):
             logits=score.unsqueeze(-1), score=score, score_log_sigma=score_log_sigma,
             mu=mu, log_sigma=log_sigma, sigma=log_sigma.exp(),
         )
+
+    def _token_layout(self, input_ids, attention_mask, rows):
+        """Which (row, column) of the inputs each computed token is, which are real, the attention mask, and where
+        each row's reward token lands: shared-prefix packing, or one computed row per input row."""
+        if self._shares_prefix():
+            layout = plan_shared_prefix(
+                input_ids, attention_mask, rows.prefix_end.tolist(), rows.edit_end.tolist(),
+                rows.images[:, 0].tolist(), rows.images[:, 1].tolist(), rows.reward_col.tolist(),
+            )
+            mask = self._attention_mask_4d(layout.attention_mask)
+            return layout.source_row, layout.source_col, layout.valid, mask, layout.reward_index.unbind(-1)
+        token_row = torch.arange(input_ids.shape[0], device=input_ids.device)[:, None].expand_as(input_ids)
+        token_col = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
+        return token_row, token_col, attention_mask.bool(), attention_mask, (token_row[:, 0], rows.reward_col)
 
     def encode_images(self, pixel_values: torch.Tensor, image_grid_thw: torch.LongTensor) -> tuple[torch.Tensor, ...]:
         """Vision-tower features of each distinct image, one tensor of visual tokens per image."""
