@@ -14,8 +14,8 @@ QWEN25_SPECIAL_TOKENS = (
     "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
 )  # ids 151643.. in this order
 
-# Size presets: "tiny" for unit tests; "small" keeps the 7B model's proportions of vision to language compute
-# (28 layers of 3584 against a 32-block ViT of 1280) at a width CPU can run.
+# Size presets: "tiny" for unit tests, "small" for CPU experiments. Neither has the 7B model's proportions of vision
+# to language compute; benchmarks/common.py defines the configuration that does.
 BACKBONE_SIZES = {
     "tiny": dict(hidden=64, layers=2, heads=4, kv_heads=2, ffn=128, vision_hidden=32, vision_depth=2, vision_heads=2),
     "small": dict(hidden=256, layers=4, heads=4, kv_heads=2, ffn=704, vision_hidden=128, vision_depth=4, vision_heads=2),

@@ -1,0 +1,131 @@
+"""Scoring throughput: the batched EditRewardScorer against a reference-style scorer, on the same weights.
+
+Reference (the official way, SPEC section 2): for each edit and each dimension one backbone pass on one row that
+re-encodes both of its images (`common.reference_row_output`). Batched: `EditRewardScorer.score_group`, one
+backbone pass for the group in which every distinct image is encoded once, with the model's shared-prefix packing
+(`share_prefix=True`: the system prompt and source image computed once for the group, each edited image once for
+its two dimensions) and without it (`share_prefix=False`: one row per (edit, dimension), images still encoded
+once), to show what each mechanism contributes. Groups of 1, 2 and 4 edits of one source; every side includes
+preprocessing. Prints edited images per second of each side, the ratios, the largest score difference between the
+sides, and the forward time per triplet of the tiny and the small config.
+
+    python benchmarks/bench_scoring.py [--repeats 3] [--size small|tiny] [--threads 1] [--position-mode mrope]
+"""
+
+import argparse
+import statistics
+
+import torch
+from common import (
+    INSTRUCTIONS,
+    add_common_arguments,
+    build_model,
+    build_processor,
+    describe_config,
+    edits_of,
+    interleaved,
+    load_average,
+    photo,
+    predicted_ratios,
+    reference_triplet_output,
+    set_threads,
+    spread,
+)
+
+from editreward import EditRewardScorer
+
+GROUPS = {1: "chelsea", 2: "coffee", 4: "astronaut"}  # group size -> source photo
+
+
+def reference_group(model, processor, source, instruction, edits) -> torch.Tensor:
+    """[edits, dimensions, 2] raw head outputs, one backbone pass per (edit, dimension)."""
+    with torch.inference_mode():
+        return torch.stack([reference_triplet_output(model, processor, source, instruction, e) for e in edits])
+
+
+def batched_side(scorer, share_prefix: bool, source, instruction, edits, results: dict, key: str):
+    def run():
+        scorer.model.config.share_prefix = share_prefix
+        results[key] = scorer.score_group(source, instruction, edits)
+
+    return run
+
+
+def largest_difference(scores, reference: torch.Tensor) -> float:
+    """Largest |difference| over the fused score, every dimension's mu and log sigma."""
+    mu, log_sigma = reference[..., 0].numpy(), reference[..., 1].numpy()
+    return float(max(abs(scores.score - mu.mean(-1)).max(), abs(scores.mu - mu).max(),
+                     abs(torch.tensor(scores.sigma).log().numpy() - log_sigma).max()))  # fmt: skip
+
+
+def bench_groups(model, processor, flop_models, repeats: int) -> list[tuple]:
+    scorer = EditRewardScorer(model, processor, batch_size=max(GROUPS), device="cpu", dtype=torch.float32)
+    table = []
+    for count, name in GROUPS.items():
+        source, instruction = photo(name), INSTRUCTIONS[name]
+        edits = edits_of(source)[:count]
+        inputs = processor(source_images=[source] * count, instructions=[instruction] * count, edited_images=edits)
+        predicted = [predicted_ratios(flops, inputs, model.config) for flops in flop_models]
+        results = {}
+        sides = {
+            "reference": lambda: results.__setitem__("reference", reference_group(model, processor, source,
+                                                                                   instruction, edits)),  # fmt: skip
+            "batched, one row per dimension": batched_side(scorer, False, source, instruction, edits, results, "rows"),
+            "batched, shared prefix": batched_side(scorer, True, source, instruction, edits, results, "packed"),
+        }
+        times = interleaved(sides, repeats)
+        difference = max(largest_difference(results[key], results["reference"]) for key in ("rows", "packed"))
+        table.append((count, times, difference, predicted))
+    scorer.model.config.share_prefix = True
+    return table
+
+
+def print_groups(table):
+    print("\nedited images per second (median of the interleaved repetitions; time per group: median (min-max));")
+    print("x reference: measured speed-up; FLOP model: the speed-up FLOP counts predict here and for the 7B model")
+    print(f"{'edits':>5}  {'side':<32}{'edits/s':>9}  {'time per group':<28}{'x reference':>11}  {'FLOP model':>14}")
+    layout_of = {"batched, one row per dimension": "rows", "batched, shared prefix": "packed"}
+    for count, times, difference, (here, full) in table:
+        reference = statistics.median(times["reference"])
+        for side, seconds in times.items():
+            median = statistics.median(seconds)
+            ratio, model = "", ""
+            if side != "reference":
+                ratio = f"{reference / median:.2f}x"
+                model = f"{here[layout_of[side]]:.2f}x / {full[layout_of[side]]:.2f}x"
+            print(f"{count:>5}  {side:<32}{count / median:>9.2f}  {spread(seconds):<28}{ratio:>11}  {model:>14}")
+        print(f"{'':>5}  largest |score, mu or log sigma difference| vs reference: {difference:.2e}")
+
+
+def bench_forward_per_triplet(processor, models: dict, repeats: int):
+    """Forward time of one triplet (batch of 1, both dimensions, share_prefix=True), the sizes interleaved."""
+    source = photo("rocket")
+    inputs = processor(source_images=[source], instructions=[INSTRUCTIONS["rocket"]],
+                       edited_images=[edits_of(source)[1]])  # fmt: skip
+    with torch.inference_mode():
+        times = interleaved({size: (lambda m=m: m(**inputs)) for size, m in models.items()}, repeats)
+    print("\nforward time per triplet (batch of 1, model forward only, both dimensions, shared prefix)")
+    for size, seconds in times.items():
+        print(f"  {size:<6} {spread(seconds, 1e3, 'ms')}")
+
+
+def main(argv=None):
+    parser = add_common_arguments(argparse.ArgumentParser(description=__doc__.split("\n")[0]), repeats=3)
+    args = parser.parse_args(argv)
+    threads = set_threads(args.threads)
+    print(f"load average at start: {load_average()}")
+    processor = build_processor()
+    models = {size: build_model(processor, size, position_mode=args.position_mode) for size in ("tiny", "small")}
+    model = models[args.size]
+    probe = processor(source_images=[photo("coffee")] * 2, instructions=[INSTRUCTIONS["coffee"]] * 2,
+                      edited_images=edits_of(photo("coffee"))[:2])  # fmt: skip
+    flop_models = describe_config(model, processor, args.size, threads, probe["attention_mask"].sum(-1).tolist())
+    print(f"repetitions per side: {args.repeats} after 1 warm-up, sides interleaved; every side includes "
+          "preprocessing (the reference runs the processor once per edit)")
+    print_groups(bench_groups(model, processor, flop_models, args.repeats))
+    bench_forward_per_triplet(processor, models, args.repeats)
+    print(f"\nload average at end: {load_average()}")
+
+
+if __name__ == "__main__":
+    main()
