@@ -214,14 +214,16 @@ class EditRewardModel(EditRewardPreTrainedModel):
         each row's reward token lands: shared-prefix packing, or one computed row per input row."""
         if self._shares_prefix():
             layout = plan_shared_prefix(
-                input_ids, attention_mask, rows.prefix_end.tolist(), rows.edit_end.tolist(),
+                input_ids, rows.prefix_end.tolist(), rows.edit_end.tolist(),
                 rows.images[:, 0].tolist(), rows.images[:, 1].tolist(), rows.reward_col.tolist(),
             )
             mask = self._attention_mask_4d(layout.attention_mask)
             return layout.source_row, layout.source_col, layout.valid, mask, layout.reward_index.unbind(-1)
-        token_row = torch.arange(input_ids.shape[0], device=input_ids.device)[:, None].expand_as(input_ids)
-        token_col = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
-        return token_row, token_col, attention_mask.bool(), attention_mask, (token_row[:, 0], rows.reward_col)
+        length = int(rows.reward_col.max()) + 1  # causal: tokens after the last reward token cannot change it
+        token_row = torch.arange(input_ids.shape[0], device=input_ids.device)[:, None].expand(-1, length)
+        token_col = torch.arange(length, device=input_ids.device).expand(input_ids.shape[0], -1)
+        mask = attention_mask[:, :length]
+        return token_row, token_col, mask.bool(), mask, (token_row[:, 0], rows.reward_col)
 
     def encode_images(self, pixel_values: torch.Tensor, image_grid_thw: torch.LongTensor) -> tuple[torch.Tensor, ...]:
         """Vision-tower features of each distinct image, one tensor of visual tokens per image."""

@@ -25,13 +25,14 @@ class PackedLayout:
     reward_index: torch.LongTensor  # [rows, 2] (packed row, column) of each original row's reward token
 
 
-def plan_shared_prefix(input_ids, attention_mask, prefix_ends, edit_ends, source_keys, edit_keys, reward_cols):
+def plan_shared_prefix(input_ids, prefix_ends, edit_ends, source_keys, edit_keys, reward_cols):
     """Group rows by (source prefix) and then (edited image) and lay each group out as one packed row.
 
     `prefix_ends[r]`/`edit_ends[r]`: the column after row r's source / edited image segment. `source_keys[r]` and
-    `edit_keys[r]` identify its images. Rows are grouped only if their shared segments' tokens are identical.
+    `edit_keys[r]` identify its images. Rows are grouped only if their shared segments' tokens are identical. A row
+    ends at its reward token: under causal attention the tokens after it cannot change its hidden state.
     """
-    ids, lengths = input_ids.tolist(), attention_mask.sum(-1).tolist()
+    ids = input_ids.tolist()
     groups: dict = {}
     for r in range(len(ids)):
         p, e = prefix_ends[r], edit_ends[r]
@@ -49,7 +50,7 @@ def plan_shared_prefix(input_ids, attention_mask, prefix_ends, edit_ends, source
             for r in rows:
                 offset = sum(end - start for _, start, end, _ in segments)
                 reward_index[r] = (len(packed_rows), offset + reward_cols[r] - edit_ends[r])
-                segments.append((r, edit_ends[r], lengths[r], edit_segment))
+                segments.append((r, edit_ends[r], reward_cols[r] + 1, edit_segment))  # causal: nothing after it counts
         packed_rows.append(segments)
     return _layout(packed_rows, reward_index, input_ids.device)
 
