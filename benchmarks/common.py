@@ -243,13 +243,15 @@ class FlopModel:
 def layouts(inputs, config) -> dict[str, tuple[list[int], int]]:
     """(row lengths the language model runs, images encoded) of each way to score a processor batch: `reference`
     (every row alone, two images each), `rows` (one padded batch, distinct images once) and `packed` (the model's
-    shared-prefix rows, one per source image: prefix once, each edited image once, every rubric segment; padded)."""
+    shared-prefix rows, one per source image: prefix once, each edited image once, every rubric segment; padded).
+    The model's rows end at the reward token (nothing after it can change its hidden state)."""
     dims = len(config.dimensions)
     lengths = inputs["attention_mask"].sum(-1).tolist()
+    ends_at_reward = ((inputs["input_ids"] == config.reward_token_id).int().argmax(-1) + 1).tolist()
     vision_end = inputs["input_ids"] == config.vlm_config.vision_end_token_id
     ends = (vision_end.nonzero()[:, 1].view(-1, 2) + 1).tolist()
     packed = {}
-    for row, ((prefix_end, edit_end), length) in enumerate(zip(ends, lengths)):
+    for row, ((prefix_end, edit_end), length) in enumerate(zip(ends, ends_at_reward)):
         source, edited = inputs["image_index"][row // dims].tolist()
         segments = packed.setdefault(source, {"prefix": prefix_end, "edits": {}, "rubrics": 0})
         segments["edits"][edited] = edit_end - prefix_end
@@ -258,7 +260,7 @@ def layouts(inputs, config) -> dict[str, tuple[list[int], int]]:
     distinct = len(inputs["image_grid_thw"])
     return {
         "reference": (lengths, 2 * len(lengths)),
-        "rows": ([max(lengths)] * len(lengths), distinct),
+        "rows": ([max(ends_at_reward)] * len(lengths), distinct),
         "packed": ([max(packed_lengths)] * len(packed_lengths), distinct),
     }
 
