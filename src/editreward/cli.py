@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .convert import add_convert_parser
     from .evaluate_metrics.cli import add_evaluate_parser, add_metric_parser
     from .hub_card.cli import add_card_parser, add_push_parser
+    from .quickstart.run import add_quickstart_parser
 
+    add_quickstart_parser(commands)
     add_evaluate_parser(commands)
     add_metric_parser(commands)
     add_convert_parser(commands)

@@ -1,0 +1,102 @@
+"""The quickstart end to end in fast mode: the same code path as `editreward quickstart`, on tiny data, in seconds."""
+
+import argparse
+import contextlib
+import io
+import json
+import re
+
+import pytest
+
+from editreward.quickstart.edits import FAMILIES
+from editreward.quickstart.run import (
+    BENCHMARK_NAME, DEFAULT_MAX_MINUTES, QUICKSTART_PROMPTS, add_quickstart_parser, run_quickstart,
+)
+
+REJECTIONS = ("degraded", "no_edit", "over_edit", "wrong_edit")
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory):
+    """One fast run; its summary, and everything it printed."""
+    output_dir = tmp_path_factory.mktemp("quickstart")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        summary = run_quickstart(output_dir, fast=True, seed=0, progress=False)
+    return summary, printed.getvalue()
+
+
+def test_prints_the_evaluation_table_overall_per_family_and_per_rejection(quickstart):
+    summary, printed = quickstart
+    table = summary["table"]
+    assert table in printed
+    assert re.search(r"^overall\s+\d+\s+\d+\s+[01]\.\d{3}", table, re.M)
+    for family in FAMILIES:
+        assert re.search(rf"^family: {family}\s+\d+", table, re.M), family
+    for kind in REJECTIONS:
+        assert re.search(rf"^rejected: {kind}\s+\d+", table, re.M), kind
+    assert "Held-out accuracy" in printed and "Wall time" in printed
+
+
+def test_evaluation_counts_every_held_out_pair(quickstart):
+    import datasets
+
+    summary, _ = quickstart
+    test = datasets.load_from_disk(summary["dataset_dir"])["test"]
+    evaluation = summary["evaluation"]
+    assert evaluation["overall"]["num_pairs"] == len(test)
+    assert evaluation["overall"]["num_human_ties"] == sum(test["tie"])
+    assert sum(m["num_pairs"] for m in evaluation["by_family"].values()) == len(test)
+    assert sum(m["num_pairs"] for m in evaluation["by_rejection"].values()) == len(test)
+    assert 0.0 <= evaluation["overall"]["accuracy"] <= 1.0
+
+
+def test_results_json_follows_the_model_card_schema(quickstart):
+    from editreward.hub_card.model_card import load_results
+
+    summary, _ = quickstart
+    results = load_results(f"{summary['model_dir']}/results.json")
+    entry = results["benchmarks"][BENCHMARK_NAME]
+    assert entry["split"] == "test"
+    assert entry["metrics"]["accuracy"] == pytest.approx(summary["evaluation"]["overall"]["accuracy"])
+    assert set(entry["by_family"]) == set(FAMILIES)
+    assert set(entry["by_rejection"]) == set(REJECTIONS)
+
+
+def test_saved_folder_scores_a_held_out_triplet_through_remote_code_in_a_fresh_process(quickstart):
+    summary, printed = quickstart
+    demo = summary["demo"]
+    assert demo in printed
+    assert re.search(r"model class: transformers_modules\.\S+\.modeling_editreward\.EditRewardModel", demo)
+    for edit in ("chosen", "rejected"):
+        line = next(line for line in demo.splitlines() if line.strip().startswith(f"{edit}:"))
+        for dimension in ("instruction_following", "visual_quality"):
+            assert float(re.search(rf"{dimension} mu [-+]\d+\.\d+ sigma (\d+\.\d+)", line)[1]) > 0
+
+
+def test_model_card_parses_with_evaluation_and_training_sections(quickstart):
+    from huggingface_hub import ModelCard
+
+    summary, _ = quickstart
+    card = ModelCard.load(f"{summary['model_dir']}/README.md")
+    assert card.data.library_name == "transformers"
+    accuracies = [r for r in card.data.eval_results if r.metric_type == "accuracy"]
+    assert accuracies and accuracies[0].metric_value == pytest.approx(summary["evaluation"]["overall"]["accuracy"])
+    assert "per edit family" in card.text
+    for prompt in QUICKSTART_PROMPTS.values():  # the short rubric prompts are documented in the recipe
+        assert repr(prompt) in card.text
+
+
+def test_command_line_options():
+    parser = argparse.ArgumentParser()
+    add_quickstart_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["quickstart", "--fast", "--seed", "3", "--output-dir", "out", "--max-minutes", "2"])
+    assert (args.fast, args.seed, args.output_dir, args.max_minutes) == (True, 3, "out", 2.0)
+    defaults = parser.parse_args(["quickstart"])
+    assert (defaults.output_dir, defaults.max_minutes) == ("quickstart-output", DEFAULT_MAX_MINUTES)
+    assert callable(args.handler)
+
+
+def test_results_json_is_plain_json(quickstart):
+    summary, _ = quickstart
+    json.loads(open(f"{summary['model_dir']}/results.json", encoding="utf-8").read())
