@@ -14,13 +14,6 @@ from editreward.evaluate_metrics import METRIC_DIR, load_metric_script
 script = load_metric_script()
 
 
-@pytest.fixture(autouse=True)
-def offline_hf(monkeypatch, tmp_path):
-    for name in ("HF_EVALUATE_OFFLINE", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"):
-        monkeypatch.setenv(name, "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
-
-
 def make_metric(config, tmp_path):
     return script.EditrewardAccuracy(config, keep_in_memory=True, cache_dir=os.fspath(tmp_path / "metrics"))
 
