@@ -9,7 +9,6 @@ os.environ.update(
     HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
 )
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -80,8 +79,3 @@ def saved_model_dir(make_model, processor, tmp_path_factory):
 @pytest.fixture(scope="session")
 def photos():
     return {name: photo(name) for name in ("astronaut", "coffee", "chelsea", "rocket")}
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(0)
