@@ -320,6 +320,14 @@ def parameter_count(model_dir) -> int:
     return total
 
 
+FRAMES_TEXT = {
+    "repeat": "The edited image fills both temporal frames of its patches, as Qwen2.5-VL encodes any still image.",
+    "source_then_edited": "The edited image is encoded as a two-frame clip, the source image then the edited image "
+    "(`edited_image_frames=source_then_edited`), so the vision tower's temporal patch embedding compares the two "
+    "pixel by pixel; the processor saved with the model does this.",
+}
+
+
 def model_facts(config: dict, model_dir) -> dict:
     """The template's architecture facts, read from config.json."""
     vlm = config.get("vlm_config", {})
@@ -341,6 +349,7 @@ def model_facts(config: dict, model_dir) -> dict:
         "position_text": positions.get(config.get("position_mode", "mrope"), "unknown"),
         "image_pixels": f"{pixels:,}",
         "visual_tokens": pixels // (28 * 28),
+        "frames_text": FRAMES_TEXT[config.get("edited_image_frames", "repeat")],
         "parameters": f"{parameter_count(model_dir) / 1e6:,.1f}M",
     }
 

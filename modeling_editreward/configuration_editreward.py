@@ -6,6 +6,7 @@ from .prompts_editreward import IMAGE_PIXELS, REWARD_SUFFIX, REWARD_TOKEN, RUBRI
 
 FUSIONS = ("mean", "min", "sum")
 POSITION_MODES = ("mrope", "sequential")
+EDITED_IMAGE_FRAMES = ("repeat", "source_then_edited")
 
 
 class EditRewardConfig(PreTrainedConfig):
@@ -39,6 +40,10 @@ class EditRewardConfig(PreTrainedConfig):
         share_prefix (`bool`, *optional*, defaults to `True`):
             Compute the segments rows share (system prompt and source image; each edited image) once per call,
             with a tree-shaped attention mask. Same scores, less compute; off automatically with flash attention.
+        edited_image_frames (`str`, *optional*, defaults to `"repeat"`):
+            What the vision tower's two temporal frames of the edited image hold: `repeat` (the edited image twice,
+            as Qwen2.5-VL encodes any still image; the released models) or `source_then_edited` (the source, then
+            the edited image, so the patch embedding compares them pixel by pixel). The processor must match.
     """
 
     model_type = "editreward"
@@ -58,6 +63,7 @@ class EditRewardConfig(PreTrainedConfig):
         position_mode="mrope",
         image_pixels=IMAGE_PIXELS,
         share_prefix=True,
+        edited_image_frames="repeat",
         **kwargs,
     ):
         if isinstance(vlm_config, dict):
@@ -74,6 +80,7 @@ class EditRewardConfig(PreTrainedConfig):
         self.position_mode = position_mode
         self.image_pixels = image_pixels
         self.share_prefix = share_prefix
+        self.edited_image_frames = edited_image_frames
         kwargs["num_labels"] = 1  # TRL's RewardTrainer requires a single scalar reward
         super().__init__(**kwargs)
         self.validate_editreward()
@@ -84,6 +91,10 @@ class EditRewardConfig(PreTrainedConfig):
             raise ValueError(f"fusion={self.fusion!r} is not supported; use one of {FUSIONS}.")
         if self.position_mode not in POSITION_MODES:
             raise ValueError(f"position_mode={self.position_mode!r} is not supported; use one of {POSITION_MODES}.")
+        if self.edited_image_frames not in EDITED_IMAGE_FRAMES:
+            raise ValueError(
+                f"edited_image_frames={self.edited_image_frames!r} is not supported; use one of {EDITED_IMAGE_FRAMES}."
+            )
         if not self.dimensions:
             raise ValueError("dimensions is empty; an EditReward model needs at least one quality dimension.")
         missing = [d for d in self.dimensions if d not in self.rubric_prompts]

@@ -143,7 +143,8 @@ class EditRewardModel(EditRewardPreTrainedModel):
         config = EditRewardConfig(
             vlm_config=backbone.config, reward_token_id=processor.reward_token_id, dimensions=processor.dimensions,
             rubric_prompts=processor.rubric_prompts, reward_suffix=processor.reward_suffix,
-            reward_token=processor.reward_token, image_pixels=processor.image_pixels, **config_kwargs,
+            reward_token=processor.reward_token, image_pixels=processor.image_pixels,
+            edited_image_frames=processor.edited_image_frames, **config_kwargs,
         )
         model = cls(config, backbone=backbone)
         with torch.no_grad():

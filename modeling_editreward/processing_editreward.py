@@ -5,9 +5,11 @@ import os
 
 import numpy as np
 import torch
+from PIL import Image
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.processing_utils import ProcessorMixin
 
+from .configuration_editreward import EDITED_IMAGE_FRAMES
 from .images_editreward import load_image_for_budget
 from .prompts_editreward import IMAGE_PIXELS, REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS
 
@@ -34,6 +36,11 @@ class EditRewardProcessor(ProcessorMixin):
         reward_suffix (`str`): appended to each prompt; contains the reward token.
         reward_token (`str`): the token whose hidden state the heads read.
         image_pixels (`int`): pixel budget of every image (aspect kept, sides multiples of 28).
+        edited_image_frames (`str`): how the edited image fills the vision tower's two temporal frames.
+            `"repeat"` (the released models): the edited image on its own, its frame repeated as Qwen2.5-VL does
+            for any still image. `"source_then_edited"`: the source image, then the edited image (resized to the
+            source's size), so that the temporal patch embedding compares them pixel by pixel; the model must be
+            trained this way (`EditRewardConfig.edited_image_frames`).
     """
 
     def __init__(
@@ -46,13 +53,17 @@ class EditRewardProcessor(ProcessorMixin):
         reward_suffix=REWARD_SUFFIX,
         reward_token=REWARD_TOKEN,
         image_pixels=IMAGE_PIXELS,
+        edited_image_frames="repeat",
         **kwargs,
     ):
+        if edited_image_frames not in EDITED_IMAGE_FRAMES:
+            raise ValueError(f"edited_image_frames={edited_image_frames!r}; use one of {EDITED_IMAGE_FRAMES}.")
         self.dimensions = list(dimensions) if dimensions is not None else list(RUBRIC_PROMPTS)
         self.rubric_prompts = dict(rubric_prompts) if rubric_prompts is not None else dict(RUBRIC_PROMPTS)
         self.reward_suffix = reward_suffix
         self.reward_token = reward_token
         self.image_pixels = image_pixels
+        self.edited_image_frames = edited_image_frames
         if tokenizer is not None and reward_token not in tokenizer.get_vocab():
             tokenizer.add_special_tokens({"additional_special_tokens": [reward_token]})
         super().__init__(image_processor, tokenizer, chat_template=chat_template)
@@ -82,6 +93,8 @@ class EditRewardProcessor(ProcessorMixin):
         source_images, instructions, edited_images = _as_triplet_lists(source_images, instructions, edited_images, reserved)
         images, image_index = self._load_distinct_images(source_images, edited_images)
         vision = self.image_processor(images=images, do_resize=False, return_tensors="pt")
+        if self.edited_image_frames == "source_then_edited":
+            vision, image_index = self._source_then_edited(vision, image_index)
         tokens_per_image = (vision["image_grid_thw"].prod(-1) // self.image_processor.merge_size**2).tolist()
         texts = [
             self._row_text(instruction, tokens_per_image[source], tokens_per_image[edited], dimension)
@@ -99,18 +112,59 @@ class EditRewardProcessor(ProcessorMixin):
         return BatchFeature(data=data, tensor_type=return_tensors)
 
     def _load_distinct_images(self, source_images, edited_images):
-        """Load every image once and keep one copy of identical images (same pixels after resizing)."""
+        """Load every image once and keep one copy of identical images (same pixels after resizing). With
+        `edited_image_frames="source_then_edited"` each edited image is resized to its source's size."""
         loaded, distinct, image_index = {}, {}, []
+
+        def index_of(image, name, size=None):
+            key = (os.fspath(image) if isinstance(image, (str, os.PathLike)) else id(image), size)
+            if key not in loaded:
+                resized = load_image_for_budget(image, self.image_pixels, name)
+                if size is not None and resized.size != size:
+                    resized = resized.resize(size, Image.Resampling.BICUBIC)
+                loaded[key] = _content_key(resized)
+            content, resized = loaded[key]
+            return distinct.setdefault(content, (len(distinct), resized))
+
+        paired = self.edited_image_frames == "source_then_edited"
         for i, (source, edited) in enumerate(zip(source_images, edited_images)):
-            pair = []
-            for image, name in ((source, f"source_images[{i}]"), (edited, f"edited_images[{i}]")):
-                key = os.fspath(image) if isinstance(image, (str, os.PathLike)) else id(image)
-                if key not in loaded:
-                    loaded[key] = _content_key(load_image_for_budget(image, self.image_pixels, name))
-                content, resized = loaded[key]
-                pair.append(distinct.setdefault(content, (len(distinct), resized))[0])
-            image_index.append(pair)
+            source_index, source_image = index_of(source, f"source_images[{i}]")
+            edited_index, _ = index_of(edited, f"edited_images[{i}]", source_image.size if paired else None)
+            image_index.append([source_index, edited_index])
         return [resized for _, resized in distinct.values()], image_index
+
+    def _source_then_edited(self, vision, image_index):
+        """Replace each triplet's edited image by a two-frame clip whose first frame is the source's and whose second
+        is the edited image's (patch vectors are laid out channel, frame, row, column); identical clips once."""
+        frames = self.image_processor.temporal_patch_size
+        if frames < 2:
+            raise ValueError(f"edited_image_frames='source_then_edited' needs temporal_patch_size >= 2, got {frames}.")
+        grids = vision["image_grid_thw"]
+        patches = vision["pixel_values"].split(grids.prod(-1).tolist())
+        entries, new_index = {}, []
+
+        def entry(key, make, grid):
+            if key not in entries:
+                entries[key] = (len(entries), make(), grid)
+            return entries[key][0]
+
+        def clip(source, edited):
+            n = patches[source].shape[0]
+            first = patches[source].view(n, -1, frames, self.image_processor.patch_size**2)[:, :, : frames // 2]
+            second = patches[edited].view(n, -1, frames, self.image_processor.patch_size**2)[:, :, frames // 2 :]
+            return torch.cat([first, second], dim=2).reshape(n, -1)
+
+        for source, edited in image_index:
+            new_index.append([
+                entry(("image", source), lambda: patches[source], grids[source]),
+                entry(("clip", source, edited), lambda: clip(source, edited), grids[source]),
+            ])
+        values = list(entries.values())
+        vision = {
+            "pixel_values": torch.cat([p for _, p, _ in values]),
+            "image_grid_thw": torch.stack([g for _, _, g in values]),
+        }
+        return vision, new_index
 
     def _row_text(self, instruction: str, source_tokens: int, edited_tokens: int, dimension: str) -> str:
         prompt = self.rubric_prompts[dimension].format(text_prompt=instruction) + self.reward_suffix

@@ -100,7 +100,7 @@ class EditRewardScorer:
 
 def _check_agreement(config, processor):
     """The processor must build the prompts the model's heads were trained on."""
-    for field in ("dimensions", "rubric_prompts", "reward_suffix", "reward_token", "image_pixels"):
+    for field in ("dimensions", "rubric_prompts", "reward_suffix", "reward_token", "image_pixels", "edited_image_frames"):
         if getattr(config, field) != getattr(processor, field):
             raise ValueError(f"Model and processor disagree on {field}; load both from the same folder.")
     if config.reward_token_id != processor.reward_token_id:

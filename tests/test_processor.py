@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from editreward.modeling_editreward.images_editreward import load_rgb_image
@@ -48,6 +49,27 @@ def test_identical_pixels_are_deduplicated_across_objects(processor, photos):
     a, b = photos["coffee"], photos["coffee"].copy()
     inputs = processor([a, b], ["x", "y"], [photos["rocket"], photos["rocket"].copy()])
     assert inputs["image_grid_thw"].shape[0] == 2
+
+
+def test_source_then_edited_frames_pair_each_edit_with_its_source(make_processor, processor, photos):
+    paired = make_processor(edited_image_frames="source_then_edited")
+    src, other = photos["astronaut"], photos["coffee"]
+    edits = [src.convert("L").convert("RGB"), other.resize((300, 200))]  # the second one has another shape
+    inputs = paired([src, src, other], ["x", "y", "z"], [*edits, edits[0]])
+    alone = processor([src, src, other], ["x", "y", "z"], [*edits, edits[0]])
+    frames = lambda i: inputs["pixel_values"].split(inputs["image_grid_thw"].prod(-1).tolist())[i].view(-1, 3, 2, 196)
+    reference = lambda i: alone["pixel_values"].split(alone["image_grid_thw"].prod(-1).tolist())[i].view(-1, 3, 2, 196)
+    # sources as usual; every (source, edit) pair is its own clip, resized to its source's grid
+    assert inputs["image_index"].tolist() == [[0, 1], [0, 2], [3, 4]]
+    assert (inputs["image_grid_thw"] == inputs["image_grid_thw"][0]).all()
+    assert torch.equal(frames(0), reference(0))
+    assert torch.equal(frames(1)[:, :, 0], reference(0)[:, :, 0])  # first frame: the source
+    assert torch.equal(frames(1)[:, :, 1], reference(1)[:, :, 1])  # second frame: the edited image
+    assert torch.equal(frames(4)[:, :, 0], frames(3)[:, :, 0]) and not torch.equal(frames(4), frames(1))
+    tokens = int(inputs["image_grid_thw"][0].prod()) // 4
+    assert ((inputs["input_ids"] == paired.image_token_id).sum(-1) == 2 * tokens).all()
+    with pytest.raises(ValueError, match="edited_image_frames"):
+        make_processor(edited_image_frames="side_by_side")
 
 
 def test_images_are_resized_to_the_pixel_budget(make_processor, photos):

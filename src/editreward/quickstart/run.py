@@ -176,14 +176,14 @@ def build_dataset(path: Path, *, fast: bool, seed: int, options: dict | None = N
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def build_processor(image_pixels: int = MODEL_RECIPE["image_pixels"]):
+def build_processor(image_pixels: int = MODEL_RECIPE["image_pixels"], edited_image_frames: str = "repeat"):
     """The processor: the real Qwen2.5 tokenizer and Qwen2.5-VL chat template, offline, with the short prompts."""
     from ..modeling_editreward import EditRewardProcessor
     from ..offline import image_processor, qwen25_tokenizer, qwen25_vl_chat_template
 
     return EditRewardProcessor(
         image_processor(image_pixels), qwen25_tokenizer(), chat_template=qwen25_vl_chat_template(),
-        rubric_prompts=QUICKSTART_PROMPTS, image_pixels=image_pixels,
+        rubric_prompts=QUICKSTART_PROMPTS, image_pixels=image_pixels, edited_image_frames=edited_image_frames,
     )  # fmt: skip
 
 
@@ -194,14 +194,14 @@ def build_model(seed: int = 0, recipe: dict = MODEL_RECIPE):
     from ..modeling_editreward import EditRewardConfig, EditRewardModel
     from ..offline import backbone_config
 
-    processor = build_processor(recipe["image_pixels"])
+    processor = build_processor(recipe["image_pixels"], recipe.get("edited_image_frames", "repeat"))
     backbone = backbone_config(processor.tokenizer, **recipe["backbone"])
     backbone.text_config.initializer_range = recipe["initializer_range"]
     backbone.vision_config.initializer_range = recipe["initializer_range"]
     config = EditRewardConfig(
         vlm_config=backbone, reward_token_id=processor.reward_token_id, rubric_prompts=QUICKSTART_PROMPTS,
         image_pixels=recipe["image_pixels"], head_hidden_sizes=recipe["head_hidden_sizes"],
-        position_mode=recipe["position_mode"],
+        position_mode=recipe["position_mode"], edited_image_frames=processor.edited_image_frames,
     )  # fmt: skip
     torch.manual_seed(seed)
     return EditRewardModel(config), processor
