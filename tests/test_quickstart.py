@@ -74,6 +74,16 @@ def test_saved_folder_scores_a_held_out_triplet_through_remote_code_in_a_fresh_p
             assert float(re.search(rf"{dimension} mu [-+]\d+\.\d+ sigma (\d+\.\d+)", line)[1]) > 0
 
 
+def test_saved_model_and_processor_both_pair_the_edit_with_its_source(quickstart):
+    from transformers import AutoProcessor
+
+    summary, _ = quickstart
+    config = json.loads(open(f"{summary['model_dir']}/config.json", encoding="utf-8").read())
+    processor = AutoProcessor.from_pretrained(summary["model_dir"], trust_remote_code=True)
+    assert config["edited_image_frames"] == processor.edited_image_frames == "source_then_edited"
+    assert config["position_mode"] == "sequential"
+
+
 def test_model_card_parses_with_evaluation_and_training_sections(quickstart):
     from huggingface_hub import ModelCard
 
