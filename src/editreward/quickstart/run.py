@@ -248,11 +248,12 @@ def train(model, processor, train_split, output_dir: Path, recipe: dict, *, seed
     """Train with `EditRewardTrainer` (progress bar and loss logs from the Trainer); returns the steps taken."""
     from ..trainer import EditRewardTrainer, EditRewardTrainingArguments
 
-    args = EditRewardTrainingArguments(
-        output_dir=str(output_dir), **recipe, logging_steps=max(4, recipe["max_steps"] // 20), report_to="none",
-        save_strategy="no", activation_checkpointing=False, seed=seed, data_seed=seed, disable_tqdm=not progress,
+    settings = dict(
+        logging_steps=max(4, recipe["max_steps"] // 20), report_to="none", save_strategy="no",
+        activation_checkpointing=False, seed=seed, data_seed=seed, disable_tqdm=not progress,
         dataloader_num_workers=0, dataloader_pin_memory=False,
     )  # fmt: skip
+    args = EditRewardTrainingArguments(output_dir=str(output_dir), **{**settings, **recipe})
     callbacks = [_deadline_callback(deadline)] if deadline is not None else None
     trainer = EditRewardTrainer(model=model, args=args, train_dataset=train_split, processing_class=processor,
                                 callbacks=callbacks)  # fmt: skip
