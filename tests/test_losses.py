@@ -213,6 +213,21 @@ def test_pointwise_regresses_each_mean_on_its_centred_score():
         pointwise_loss(mu, scores[:, 0])
 
 
+def test_pointwise_sigma_learns_the_typical_error_and_leaves_the_mean_alone():
+    mu = torch.tensor([0.0, 0.0, 0.0, 0.0], requires_grad=True)
+    scores = torch.tensor([3.5, 1.5, 4.5, 0.5])  # errors -1, +1, -2, +2 around center 2.5
+    log_sigma = torch.zeros(4, requires_grad=True)
+    loss = pointwise_loss(mu, scores, log_sigma)
+    loss.sum().backward()
+    torch.testing.assert_close(mu.grad, 2 * (mu - (scores - 2.5)).detach())  # as without sigma
+    optimizer = torch.optim.Adam([log_sigma], lr=0.05)
+    for _ in range(400):
+        optimizer.zero_grad()
+        pointwise_loss(mu.detach(), scores, log_sigma).sum().backward()
+        optimizer.step()
+    torch.testing.assert_close(log_sigma.exp(), torch.tensor([1.0, 1.0, 2.0, 2.0]), atol=0.02, rtol=0)
+
+
 def test_pairwise_loss_dispatches_by_name_and_names_the_choices():
     pairs, _, _ = pair_grid()
     torch.testing.assert_close(pairwise_loss("expected_bt", *pairs), expected_bt_loss(*pairs))

@@ -23,7 +23,8 @@ class EditRewardTrainingArguments(RewardConfig):
     loss: str = field(
         default="expected_bt",
         metadata={"help": f"Ranking loss: one of {PAIRWISE_LOSSES} or 'pointwise'. 'expected_bt' is the released "
-                  "models' objective; 'gaussian_nll' the true likelihood, under which sigma learns uncertainty."},
+                  "models' objective; 'gaussian_nll' the true likelihood, under which sigma learns uncertainty; "
+                  "'pointwise' regresses each head's mean on its human score and fits sigma to the error."},
     )
     loss_estimator: str = field(
         default="quadrature",

@@ -150,7 +150,11 @@ def per_dimension_ranking_loss(
 
 
 def pointwise_loss(
-    mu: torch.Tensor, human_scores: torch.Tensor, *, center: float = DIMENSION_SCORE_MIDPOINT
+    mu: torch.Tensor,
+    human_scores: torch.Tensor,
+    log_sigma: torch.Tensor | None = None,
+    *,
+    center: float = DIMENSION_SCORE_MIDPOINT,
 ) -> torch.Tensor:
     """The paper's pointwise ablation, squared error of each mean on its centred human score:
 
@@ -159,10 +163,19 @@ def pointwise_loss(
     No rescaling, so one point of human score is one unit of mu. Per-dimension scores run 1..4 and the default
     center is their midpoint; the official `reg` loss regressed the fused mu on overall_score - 4.5 (overall = the
     sum of the two dimensions, 2..8), which is this function with fused mu, overall scores and `center=4.5`.
+
+    With `log_sigma`, sigma is fit too, by the Gaussian negative log-likelihood of the error with the error's
+    gradient stopped: `+ e^2 / (2 sigma^2) + log sigma`, e = stop_gradient(mu - target). Its minimum is sigma = |e|
+    on average, so sigma learns how far each mean typically is from the human score, and mu trains exactly as above.
     """
     if mu.shape != human_scores.shape:
         raise ValueError(
             f"human_scores has shape {tuple(human_scores.shape)} but mu has {tuple(mu.shape)}; "
             "give one score per predicted mean."
         )
-    return (mu.float() - (human_scores.float() - center)).square()
+    error = mu.float() - (human_scores.float() - center)
+    loss = error.square()
+    if log_sigma is not None:
+        log_sigma = log_sigma.float()
+        loss = loss + 0.5 * error.detach().square() * torch.exp(-2 * log_sigma) + log_sigma
+    return loss

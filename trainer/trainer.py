@@ -81,7 +81,7 @@ class EditRewardTrainer(RewardTrainer):
         if args.loss == "pointwise":
             if human_scores is None:
                 raise ValueError("loss='pointwise' needs chosen_scores and rejected_scores in every row.")
-            return pointwise_loss(out.mu, human_scores).mean()
+            return pointwise_loss(out.mu, human_scores, out.log_sigma).mean()
         n = overall.shape[0]
         options = dict(estimator=args.loss_estimator, num_nodes=args.quadrature_nodes, num_samples=args.monte_carlo_samples)
         mu, log_sigma, score, score_log_sigma = out.mu, out.log_sigma, out.score, out.score_log_sigma
