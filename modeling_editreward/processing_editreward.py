@@ -14,6 +14,7 @@ from .images_editreward import load_image_for_budget
 from .prompts_editreward import IMAGE_PIXELS, REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS
 
 IMAGE_PAD = "<|image_pad|>"
+_INSTRUCTION_SLOT = "\x00instruction\x00"  # stands for the instruction in the cached rendering of a row
 _RESERVED_TOKENS = (IMAGE_PAD, "<|video_pad|>", "<|vision_start|>", "<|vision_end|>")
 
 
@@ -167,13 +168,29 @@ class EditRewardProcessor(ProcessorMixin):
         return vision, new_index
 
     def _row_text(self, instruction: str, source_tokens: int, edited_tokens: int, dimension: str) -> str:
-        prompt = self.rubric_prompts[dimension].format(text_prompt=instruction) + self.reward_suffix
-        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "image"}, {"type": "text", "text": prompt}]}]
-        text = self.tokenizer.apply_chat_template(
-            messages, chat_template=self.chat_template, tokenize=False, add_generation_prompt=True
+        before, between, after = self._row_template(dimension, self.rubric_prompts[dimension], self.reward_suffix,
+                                                    self.chat_template)  # fmt: skip
+        return before + IMAGE_PAD * source_tokens + between + IMAGE_PAD * edited_tokens + after.replace(
+            _INSTRUCTION_SLOT, instruction
         )
-        before, between, after = text.split(IMAGE_PAD)
-        return before + IMAGE_PAD * source_tokens + between + IMAGE_PAD * edited_tokens + after
+
+    def _row_template(self, dimension: str, rubric: str, suffix: str, chat_template: str) -> tuple[str, str, str]:
+        """The chat template rendered once per prompt, with a slot for the instruction: (text before the source
+        image, between the images, after the edited image). Keyed by everything the rendering depends on."""
+        key = (dimension, rubric, suffix, chat_template)
+        cache = self.__dict__.setdefault("_row_templates", {})
+        if key not in cache:
+            prompt = rubric.format(text_prompt=_INSTRUCTION_SLOT) + suffix
+            content = [{"type": "image"}, {"type": "image"}, {"type": "text", "text": prompt}]
+            text = self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": content}], chat_template=chat_template, tokenize=False,
+                add_generation_prompt=True,
+            )  # fmt: skip
+            parts = text.split(IMAGE_PAD)
+            if len(parts) != 3 or text.count(_INSTRUCTION_SLOT) != 1 or _INSTRUCTION_SLOT not in parts[2]:
+                raise ValueError("The chat template must render two images and then the prompt, once each.")
+            cache[key] = tuple(parts)
+        return cache[key]
 
     def batch_decode(self, *args, **kwargs):
         return self.tokenizer.batch_decode(*args, **kwargs)

@@ -30,6 +30,20 @@ def test_rows_are_triplet_major_with_one_prompt_per_dimension(processor, photos)
     assert (inputs["input_ids"] == processor.reward_token_id).sum(-1).tolist() == [1, 1, 1, 1]
 
 
+@pytest.mark.parametrize("instruction", ["make it {brighter} 100%", "turn\nit   around ", "<|im_end|"])
+def test_rows_render_exactly_as_the_chat_template_does(processor, photos, instruction):
+    inputs = processor([photos["coffee"]], [instruction], [photos["rocket"]])
+    tokens = int(inputs["image_grid_thw"][0].prod()) // 4
+    for row, dimension in enumerate(processor.dimensions):
+        prompt = processor.rubric_prompts[dimension].format(text_prompt=instruction) + processor.reward_suffix
+        content = [{"type": "image"}, {"type": "image"}, {"type": "text", "text": prompt}]
+        text = processor.tokenizer.apply_chat_template([{"role": "user", "content": content}], tokenize=False,
+                                                       chat_template=processor.chat_template, add_generation_prompt=True)
+        expected = processor.tokenizer(text.replace("<|image_pad|>", "<|image_pad|>" * tokens), add_special_tokens=False)
+        ids = inputs["input_ids"][row][inputs["attention_mask"][row].bool()].tolist()
+        assert ids == expected["input_ids"]
+
+
 def test_default_prompts_are_the_released_ones_byte_exact(processor):
     from editreward.modeling_editreward import REWARD_SUFFIX, RUBRIC_PROMPTS
 
