@@ -367,6 +367,8 @@ def results_json(evaluation: dict, model_dir: Path, dataset_dir: Path) -> dict:
 
 def training_card_section(dataset_info: dict, recipe: dict, steps: int, seed: int, seconds: float) -> dict:
     """The model card's training section: a paragraph on the data, then one row per recipe setting."""
+    from ..trainer.losses import DIMENSION_SCORE_MIDPOINT
+
     settings = dataset_info["settings"]
     scenes = sum(name.startswith("scene-") for name in dataset_info["train_sources"])
     photos = len(dataset_info["train_sources"]) - scenes
@@ -387,6 +389,8 @@ def training_card_section(dataset_info: dict, recipe: dict, steps: int, seed: in
         + " (short prompts for a model trained from scratch, not the released 400-token rubrics)",
         "image_size": f"{settings['image_size']} px data, model pixel budget {MODEL_RECIPE['image_pixels']}",
         **{key: recipe[key] for key in recipe if key != "max_steps"},
+        **({"score_scale": f"mu + {DIMENSION_SCORE_MIDPOINT} estimates each dimension's 1-4 human score (the pointwise "
+            "loss regresses on it); sigma is fit to the typical error of mu"} if recipe["loss"] == "pointwise" else {}),
         "steps": f"{steps} of {recipe['max_steps']} planned",
         "seed": seed,
         "training_time": f"{seconds / 60:.1f} min on {os.cpu_count()} CPU cores",
