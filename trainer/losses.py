@@ -165,8 +165,9 @@ def pointwise_loss(
     sum of the two dimensions, 2..8), which is this function with fused mu, overall scores and `center=4.5`.
 
     With `log_sigma`, sigma is fit too, by the Gaussian negative log-likelihood of the error with the error's
-    gradient stopped: `+ e^2 / (2 sigma^2) + log sigma`, e = stop_gradient(mu - target). Its minimum is sigma = |e|
-    on average, so sigma learns how far each mean typically is from the human score, and mu trains exactly as above.
+    gradient stopped: `+ e^2 / (2 sigma^2) + log sigma`, e = stop_gradient(mu - target). Its minimum is at
+    sigma^2 = E[e^2], so sigma learns how far each mean typically is from the human score. The term never pulls mu
+    towards or away from its target; it does shape the features shared with mu, through log sigma.
     """
     if mu.shape != human_scores.shape:
         raise ValueError(
