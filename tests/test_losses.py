@@ -226,6 +226,8 @@ def test_pointwise_sigma_learns_the_typical_error_and_leaves_the_mean_alone():
         pointwise_loss(mu.detach(), scores, log_sigma).sum().backward()
         optimizer.step()
     torch.testing.assert_close(log_sigma.exp(), torch.tensor([1.0, 1.0, 2.0, 2.0]), atol=0.02, rtol=0)
+    with pytest.raises(ValueError, match="log_sigma has shape"):
+        pointwise_loss(mu, scores, log_sigma[:2])
 
 
 def test_pairwise_loss_dispatches_by_name_and_names_the_choices():

@@ -1,6 +1,5 @@
 """The "group" (EditReward-Bench strict group accuracy) and "spearman" (ImagenHub) configs of editreward_accuracy."""
 
-import importlib.util
 import itertools
 import math
 import os
@@ -8,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from editreward.evaluate_metrics import METRIC_DIR, load_metric_script
+from editreward.evaluate_metrics import load_metric_script
 
 
 script = load_metric_script()

@@ -1,13 +1,12 @@
 """The "pairwise" config of editreward_accuracy: tie-calibrated accuracy (Deutsch et al., 2023) and its bootstrap."""
 
-import importlib.util
 import os
 import time
 
 import numpy as np
 import pytest
 
-from editreward.evaluate_metrics import METRIC_DIR, load_metric_script
+from editreward.evaluate_metrics import load_metric_script
 
 
 script = load_metric_script()

@@ -174,6 +174,10 @@ def pointwise_loss(
             f"human_scores has shape {tuple(human_scores.shape)} but mu has {tuple(mu.shape)}; "
             "give one score per predicted mean."
         )
+    if log_sigma is not None and log_sigma.shape != mu.shape:
+        raise ValueError(
+            f"log_sigma has shape {tuple(log_sigma.shape)} but mu has {tuple(mu.shape)}; give one per predicted mean."
+        )
     error = mu.float() - (human_scores.float() - center)
     loss = error.square()
     if log_sigma is not None:

@@ -207,9 +207,7 @@ def build_model(seed: int = 0, recipe: dict = MODEL_RECIPE):
     from ..offline import backbone_config
 
     processor = build_processor(recipe["image_pixels"], recipe["edited_image_frames"])
-    backbone = backbone_config(processor.tokenizer, **recipe["backbone"])
-    backbone.text_config.initializer_range = recipe["initializer_range"]
-    backbone.vision_config.initializer_range = recipe["initializer_range"]
+    backbone = backbone_config(processor.tokenizer, initializer_range=recipe["initializer_range"], **recipe["backbone"])
     config = EditRewardConfig(
         vlm_config=backbone, reward_token_id=processor.reward_token_id, rubric_prompts=QUICKSTART_PROMPTS,
         image_pixels=recipe["image_pixels"], head_hidden_sizes=recipe["head_hidden_sizes"],
