@@ -340,7 +340,8 @@ def model_facts(config: dict, model_dir) -> dict:
     }  # fmt: skip
     return {
         "backbone": f"`{vlm.get('model_type', 'unknown')}`, {text.get('num_hidden_layers', '?')} layers of width "
-        f"{text.get('hidden_size', '?')}; vision tower of {vision.get('depth', '?')} blocks",
+        f"{text.get('hidden_size', '?')}; vision tower of {vision.get('depth', '?')} blocks on "
+        f"{vision.get('patch_size', 14)}-pixel patches",
         "dimensions": config.get("dimensions", []),
         "head_hidden_sizes": config.get("head_hidden_sizes", []),
         "reward_token": config.get("reward_token", "<|Reward|>"),
@@ -348,7 +349,7 @@ def model_facts(config: dict, model_dir) -> dict:
         "position_mode": config.get("position_mode", "mrope"),
         "position_text": positions.get(config.get("position_mode", "mrope"), "unknown"),
         "image_pixels": f"{pixels:,}",
-        "visual_tokens": pixels // (28 * 28),
+        "visual_tokens": pixels // (vision.get("patch_size", 14) * vision.get("spatial_merge_size", 2)) ** 2,
         "frames_text": FRAMES_TEXT[config.get("edited_image_frames", "repeat")],
         "parameters": f"{parameter_count(model_dir) / 1e6:,.1f}M",
     }

@@ -103,6 +103,12 @@ def _check_agreement(config, processor):
     for field in ("dimensions", "rubric_prompts", "reward_suffix", "reward_token", "image_pixels", "edited_image_frames"):
         if getattr(config, field) != getattr(processor, field):
             raise ValueError(f"Model and processor disagree on {field}; load both from the same folder.")
+    model_patch, processor_patch = config.vlm_config.vision_config.patch_size, processor.image_processor.patch_size
+    if model_patch != processor_patch:
+        raise ValueError(
+            f"The model's vision tower takes {model_patch}-pixel patches but the image processor cuts "
+            f"{processor_patch}-pixel ones; load both from the same folder."
+        )
     if config.reward_token_id != processor.reward_token_id:
         raise ValueError(
             f"Model expects reward token id {config.reward_token_id}, the processor's tokenizer gives "

@@ -34,6 +34,18 @@ def test_scorer_refuses_a_processor_that_disagrees_with_the_model(make_model, ma
         EditRewardScorer(make_model(), make_processor(pixels=56 * 56), device="cpu")
 
 
+def test_scorer_refuses_an_image_processor_with_another_patch_size(make_model, tokenizer):
+    from editreward import EditRewardProcessor
+    from editreward.offline import image_processor, qwen25_vl_chat_template
+
+    model = make_model()
+    processor = EditRewardProcessor(image_processor=image_processor(model.config.image_pixels, patch_size=7),
+                                    tokenizer=tokenizer, chat_template=qwen25_vl_chat_template(),
+                                    image_pixels=model.config.image_pixels)
+    with pytest.raises(ValueError, match="takes 14-pixel patches but the image processor cuts 7-pixel ones"):
+        EditRewardScorer(model, processor, device="cpu")
+
+
 def test_cli_score_prints_a_ranked_table_and_json(saved_model_dir, photos, tmp_path, capsys):
     src = photos["rocket"]
     paths = {"src": src, "gray": src.convert("L").convert("RGB"), "mirror": src.transpose(Image.Transpose.FLIP_LEFT_RIGHT)}

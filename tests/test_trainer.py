@@ -10,7 +10,7 @@ from PIL import Image
 from transformers import AutoModel, AutoProcessor, TrainerCallback
 
 from editreward.trainer import EditRewardTrainer, EditRewardTrainingArguments, default_lora_config, pair_features
-from editreward.trainer.losses import pairwise_loss
+from editreward.trainer.losses import pairwise_loss, pointwise_loss
 
 SHORT_PROMPTS = {
     "instruction_following": "Does the edit follow the instruction: {text_prompt}",
@@ -142,6 +142,28 @@ def test_loss_is_the_configured_ranking_loss(short_model, short_processor, photo
             assert trainer.compute_loss(short_model, dict(batch)).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
+def test_pointwise_ranking_weight_adds_a_ranking_of_each_head_where_its_scores_differ(short_model, short_processor, photos, tmp_path):
+    p = photos["coffee"]
+    rows = [dict(source=p, instruction="make it black and white", chosen=p.convert("L").convert("RGB"), rejected=p,
+                 chosen_scores=[4, 4], rejected_scores=[1, 4], tie=False),
+            dict(source=p, instruction="mirror it", chosen=p.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+                 rejected=p.rotate(180), chosen_scores=[4, 2], rejected_scores=[2, 4], tie=False)]
+    data = datasets.Dataset.from_list(rows, features=pair_features())
+    args = training_args(tmp_path, loss="pointwise", pointwise_ranking_weight=0.5, tie_mode="drop")
+    trainer = EditRewardTrainer(model=short_model, args=args, train_dataset=data, processing_class=short_processor)
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(2)])
+    short_model.eval()
+    with torch.no_grad():
+        out = short_model(**{k: v for k, v in batch.items() if k not in ("overall_target", "dimension_targets", "tie", "human_scores")})
+        regression = pointwise_loss(out.mu, batch["human_scores"], out.log_sigma).mean()
+        mu_c, mu_r = out.mu[:2], out.mu[2:]
+        # Ranked (pair, dimension) elements: pair 0 on instruction following; pair 1 on both, visual quality reversed.
+        margins = torch.stack([mu_c[0, 0] - mu_r[0, 0], mu_c[1, 0] - mu_r[1, 0], mu_r[1, 1] - mu_c[1, 1]])
+        ranking = torch.nn.functional.softplus(-margins).mean()
+        loss = trainer.compute_loss(short_model, dict(batch)).item()
+    assert loss == pytest.approx((regression + 0.5 * ranking).item(), rel=1e-5)
+
+
 def test_ties_by_dimension_supervise_each_head(short_model, short_processor, photos, tmp_path):
     p = photos["astronaut"]
     tie = dict(source=p, instruction="blur it", chosen=p.rotate(90), rejected=p.rotate(180),
@@ -179,4 +201,8 @@ def test_arguments_reject_unknown_choices(tmp_path):
         training_args(tmp_path, loss="hinge")
     with pytest.raises(ValueError, match="monte_carlo' applies to loss='expected_bt' only"):
         training_args(tmp_path, loss="gaussian_nll", loss_estimator="monte_carlo")
+    with pytest.raises(ValueError, match="pointwise_ranking_weight applies to loss='pointwise' only"):
+        training_args(tmp_path, pointwise_ranking_weight=1.0)
+    with pytest.raises(ValueError, match="pointwise_ranking_weight must be a number >= 0"):
+        training_args(tmp_path, loss="pointwise", pointwise_ranking_weight=-1.0)
     assert training_args(tmp_path).bf16 is False  # no CUDA here: the same script runs on CPU

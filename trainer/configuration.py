@@ -33,6 +33,12 @@ class EditRewardTrainingArguments(RewardConfig):
     )
     quadrature_nodes: int = field(default=32, metadata={"help": "Gauss-Hermite nodes for the Gaussian losses."})
     monte_carlo_samples: int = field(default=1000, metadata={"help": "Samples per pair for loss_estimator='monte_carlo'."})
+    pointwise_ranking_weight: float = field(
+        default=0.0,
+        metadata={"help": "With loss='pointwise', add this weight times a per-dimension Bradley-Terry ranking of each "
+                  "head's mean, over the pairs whose human scores differ in that dimension. The regression learns "
+                  "absolute scores; the ranking term learns relative cues (which of two edits is noisier) sooner."},
+    )
     per_dimension_supervision: bool = field(
         default=False,
         metadata={"help": "Also rank each head by its own dimension's human scores (the released models rank only "
@@ -69,6 +75,11 @@ class EditRewardTrainingArguments(RewardConfig):
         ):
             if value not in choices:
                 raise ValueError(f"{name}={value!r} is not supported; use one of {choices}.")
+        if self.pointwise_ranking_weight and self.loss != "pointwise":
+            raise ValueError("pointwise_ranking_weight applies to loss='pointwise' only; per_dimension_supervision "
+                             "ranks each head under the pairwise losses.")
+        if self.pointwise_ranking_weight < 0 or self.pointwise_ranking_weight != self.pointwise_ranking_weight:
+            raise ValueError(f"pointwise_ranking_weight must be a number >= 0, got {self.pointwise_ranking_weight}.")
         if self.loss_estimator != "quadrature" and self.loss != "expected_bt":
             raise ValueError("loss_estimator='monte_carlo' applies to loss='expected_bt' only.")
         if self.bf16 is None:

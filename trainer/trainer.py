@@ -81,7 +81,10 @@ class EditRewardTrainer(RewardTrainer):
         if args.loss == "pointwise":
             if human_scores is None:
                 raise ValueError("loss='pointwise' needs chosen_scores and rejected_scores in every row.")
-            return pointwise_loss(out.mu, human_scores, out.log_sigma).mean()
+            loss = pointwise_loss(out.mu, human_scores, out.log_sigma).mean()
+            if args.pointwise_ranking_weight:
+                loss = loss + args.pointwise_ranking_weight * _score_ranking_loss(out, human_scores)
+            return loss
         n = overall.shape[0]
         options = dict(estimator=args.loss_estimator, num_nodes=args.quadrature_nodes, num_samples=args.monte_carlo_samples)
         mu, log_sigma, score, score_log_sigma = out.mu, out.log_sigma, out.score, out.score_log_sigma
@@ -115,6 +118,16 @@ class EditRewardTrainer(RewardTrainer):
         model.save_pretrained(output_dir)
         self.processing_class.save_pretrained(output_dir)
         return model
+
+
+def _score_ranking_loss(out, human_scores):
+    """Bradley-Terry ranking of each head's mean by its dimension's human scores, averaged over the (pair, dimension)
+    elements where the two scores differ. Rows are [chosen..., rejected...], as the collator stacks them."""
+    n = human_scores.shape[0] // 2
+    targets = torch.sign(human_scores[:n] - human_scores[n:]).long()
+    mu, log_sigma = out.mu, out.log_sigma
+    ranking = per_dimension_ranking_loss("bradley_terry", mu[:n], log_sigma[:n], mu[n:], log_sigma[n:], targets)
+    return ranking.sum() / (targets != 0).sum().clamp(min=1)
 
 
 def compute_pair_metrics(eval_prediction) -> dict[str, float]:

@@ -45,12 +45,13 @@ def qwen25_vl_chat_template() -> str:
     return (Path(trl.__file__).parent / "chat_templates" / "qwen2_5_vl.jinja").read_text()
 
 
-def backbone_config(tokenizer, size: str = "tiny", initializer_range: float = 0.02, **overrides):
+def backbone_config(tokenizer, size: str = "tiny", initializer_range: float = 0.02, patch_size: int = 14, **overrides):
     """A random-init Qwen2.5-VL config of a preset size whose token ids agree with `tokenizer`.
 
     `initializer_range` is the std of the random weights. Qwen's 0.02 suits pretrained-size models; small models
     trained from scratch here learn instruction-dependent preferences far sooner from about 0.2, where attention
-    between the instruction and the images is not flat at the start.
+    between the instruction and the images is not flat at the start. `patch_size` is the vision tower's patch side in
+    pixels (Qwen's 14); give the image processor the same one (`image_processor(pixels, patch_size)`).
     """
     from transformers import Qwen2_5_VLConfig
 
@@ -71,7 +72,7 @@ def backbone_config(tokenizer, size: str = "tiny", initializer_range: float = 0.
         ),
         vision_config=dict(
             depth=s["vision_depth"], hidden_size=s["vision_hidden"], intermediate_size=4 * s["vision_hidden"],
-            num_heads=s["vision_heads"], out_hidden_size=s["hidden"], patch_size=14, spatial_merge_size=2,
+            num_heads=s["vision_heads"], out_hidden_size=s["hidden"], patch_size=patch_size, spatial_merge_size=2,
             temporal_patch_size=2, window_size=112, fullatt_block_indexes=[s["vision_depth"] - 1],
             initializer_range=initializer_range,
         ),
@@ -80,8 +81,8 @@ def backbone_config(tokenizer, size: str = "tiny", initializer_range: float = 0.
     )
 
 
-def image_processor(pixels: int):
-    """Qwen2.5-VL's PIL image processor at a pixel budget (min = max)."""
+def image_processor(pixels: int, patch_size: int = 14):
+    """Qwen2.5-VL's PIL image processor at a pixel budget (min = max), cutting `patch_size`-pixel patches."""
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    return Qwen2VLImageProcessorPil(min_pixels=pixels, max_pixels=pixels, patch_size=14, merge_size=2, temporal_patch_size=2)
+    return Qwen2VLImageProcessorPil(min_pixels=pixels, max_pixels=pixels, patch_size=patch_size, merge_size=2, temporal_patch_size=2)

@@ -60,6 +60,7 @@ MODEL_RECIPE = {
     "head_hidden_sizes": [],
     "position_mode": "sequential",
     "edited_image_frames": "source_then_edited",
+    "patch_size": 7,
 }  # fmt: skip
 
 # `EditRewardTrainingArguments` of the full run. The pointwise loss (squared error of each head's mean on its human
@@ -188,13 +189,14 @@ def build_dataset(path: Path, *, fast: bool, seed: int, options: dict | None = N
 
 
 def build_processor(image_pixels: int = MODEL_RECIPE["image_pixels"],
-                    edited_image_frames: str = MODEL_RECIPE["edited_image_frames"]):  # fmt: skip
+                    edited_image_frames: str = MODEL_RECIPE["edited_image_frames"],
+                    patch_size: int = MODEL_RECIPE["patch_size"]):  # fmt: skip
     """The processor: the real Qwen2.5 tokenizer and Qwen2.5-VL chat template, offline, with the short prompts."""
     from ..modeling_editreward import EditRewardProcessor
     from ..offline import image_processor, qwen25_tokenizer, qwen25_vl_chat_template
 
     return EditRewardProcessor(
-        image_processor(image_pixels), qwen25_tokenizer(), chat_template=qwen25_vl_chat_template(),
+        image_processor(image_pixels, patch_size), qwen25_tokenizer(), chat_template=qwen25_vl_chat_template(),
         rubric_prompts=QUICKSTART_PROMPTS, image_pixels=image_pixels, edited_image_frames=edited_image_frames,
     )  # fmt: skip
 
@@ -206,8 +208,9 @@ def build_model(seed: int = 0, recipe: dict = MODEL_RECIPE):
     from ..modeling_editreward import EditRewardConfig, EditRewardModel
     from ..offline import backbone_config
 
-    processor = build_processor(recipe["image_pixels"], recipe["edited_image_frames"])
-    backbone = backbone_config(processor.tokenizer, initializer_range=recipe["initializer_range"], **recipe["backbone"])
+    processor = build_processor(recipe["image_pixels"], recipe["edited_image_frames"], recipe["patch_size"])
+    backbone = backbone_config(processor.tokenizer, initializer_range=recipe["initializer_range"],
+                               patch_size=recipe["patch_size"], **recipe["backbone"])  # fmt: skip
     config = EditRewardConfig(
         vlm_config=backbone, reward_token_id=processor.reward_token_id, rubric_prompts=QUICKSTART_PROMPTS,
         image_pixels=recipe["image_pixels"], head_hidden_sizes=recipe["head_hidden_sizes"],
@@ -225,7 +228,7 @@ def describe_model(model) -> str:
         f"({text.num_attention_heads} heads), vision tower {vision.depth} blocks x {vision.hidden_size}; "
         f"{trainable / 1e6:.2f}M trained parameters (plus the frozen {text.vocab_size:,}-token embedding matrix); "
         f"images at {math.isqrt(model.config.image_pixels)} px square "
-        f"({model.config.image_pixels // 28**2} visual tokens each)"
+        f"({model.config.image_pixels // (vision.patch_size * vision.spatial_merge_size) ** 2} visual tokens each)"
     )
 
 
