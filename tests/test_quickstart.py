@@ -49,6 +49,11 @@ def test_evaluation_counts_every_held_out_pair(quickstart):
     assert sum(m["num_pairs"] for m in evaluation["by_family"].values()) == len(test)
     assert sum(m["num_pairs"] for m in evaluation["by_rejection"].values()) == len(test)
     assert 0.0 <= evaluation["overall"]["accuracy"] <= 1.0
+    overall_correct = evaluation["overall"]["accuracy"] * len(test)
+    for column in ("by_family", "by_rejection"):  # groups are scored at the overall row's tie threshold
+        groups = evaluation[column].values()
+        assert all(m["epsilon"] == evaluation["overall"]["epsilon"] for m in groups)
+        assert sum(m["accuracy"] * m["num_pairs"] for m in groups) == pytest.approx(overall_correct)
 
 
 def test_results_json_follows_the_model_card_schema(quickstart):

@@ -83,7 +83,7 @@ class EditRewardTrainer(RewardTrainer):
                 raise ValueError("loss='pointwise' needs chosen_scores and rejected_scores in every row.")
             loss = pointwise_loss(out.mu, human_scores, out.log_sigma).mean()
             if args.pointwise_ranking_weight:
-                loss = loss + args.pointwise_ranking_weight * _score_ranking_loss(out, human_scores)
+                loss = loss + args.pointwise_ranking_weight * _mean_ranking_loss(out, human_scores)
             return loss
         n = overall.shape[0]
         options = dict(estimator=args.loss_estimator, num_nodes=args.quadrature_nodes, num_samples=args.monte_carlo_samples)
@@ -120,7 +120,7 @@ class EditRewardTrainer(RewardTrainer):
         return model
 
 
-def _score_ranking_loss(out, human_scores):
+def _mean_ranking_loss(out, human_scores):
     """Bradley-Terry ranking of each head's mean by its dimension's human scores, averaged over the (pair, dimension)
     elements where the two scores differ. Rows are [chosen..., rejected...], as the collator stacks them."""
     n = human_scores.shape[0] // 2

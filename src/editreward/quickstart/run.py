@@ -298,6 +298,8 @@ def evaluate_pairs(split, chosen, rejected) -> dict:
     """`editreward_accuracy` (pairwise) overall, per edit family and per kind of rejected edit.
 
     Each pair is given as [score of chosen, score of rejected] with reference "A>B", or "A=B" for an overall tie.
+    The tie threshold is calibrated once, on the whole split; each group is scored at that threshold (its `accuracy`
+    is the metric's `accuracy_at_threshold`), so the groups' correct pairs add up to the overall row's.
     """
     import evaluate
 
@@ -308,20 +310,23 @@ def evaluate_pairs(split, chosen, rejected) -> dict:
     references = ["A=B" if tie else "A>B" for tie in split["tie"]]
     predictions = [[float(a), float(b)] for a, b in zip(chosen, rejected)]
 
-    def compute(indices, bootstrap_samples=0):
+    def compute(indices, **options):
         result = metric.compute(predictions=[predictions[i] for i in indices],
-                                references=[references[i] for i in indices], bootstrap_samples=bootstrap_samples)
+                                references=[references[i] for i in indices], **options)
         return {key: (float(v) if isinstance(v, float) else v) for key, v in result.items()}
+
+    overall = compute(range(len(references)), bootstrap_samples=1000)
 
     def groups(column):
         values = split[column]
-        return {name: compute([i for i, v in enumerate(values) if v == name]) for name in sorted(set(values))}
+        results = {}
+        for name in sorted(set(values)):
+            group = compute([i for i, v in enumerate(values) if v == name], bootstrap_samples=0,
+                            tie_threshold=overall["epsilon"])  # fmt: skip
+            results[name] = {**group, "accuracy": group["accuracy_at_threshold"], "epsilon": overall["epsilon"]}
+        return results
 
-    return {
-        "overall": compute(range(len(references)), bootstrap_samples=1000),
-        "by_family": groups("family"),
-        "by_rejection": groups("rejection"),
-    }
+    return {"overall": overall, "by_family": groups("family"), "by_rejection": groups("rejection")}
 
 
 def format_table(evaluation: dict) -> str:
@@ -344,7 +349,10 @@ def format_table(evaluation: dict) -> str:
         return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
 
     blocks = ["\n".join(line(row) for row in section) for section in cells]
-    return "\n".join([line(header), line(["-" * w for w in widths])]) + "\n" + "\n\n".join(blocks)
+    eps = overall["epsilon"]
+    rule = "no pair is predicted a tie" if eps < 0 else f"a tie is predicted where |score difference| <= {eps:.3g}"
+    note = f"accuracy: tie-calibrated on all {overall['num_pairs']} pairs ({rule}); every group uses that threshold"
+    return "\n".join([line(header), line(["-" * w for w in widths])]) + "\n" + "\n\n".join(blocks) + "\n\n" + note
 
 
 def _fmt(value) -> str:
