@@ -53,6 +53,7 @@ def test_evaluation_counts_every_held_out_pair(quickstart):
     for column in ("by_family", "by_rejection"):  # groups are scored at the overall row's tie threshold
         groups = evaluation[column].values()
         assert all(m["epsilon"] == evaluation["overall"]["epsilon"] for m in groups)
+        assert all("concordant" not in m for m in groups)  # counts at a group's own threshold would contradict it
         assert sum(m["accuracy"] * m["num_pairs"] for m in groups) == pytest.approx(overall_correct)
 
 

@@ -76,26 +76,25 @@ class EditRewardTrainer(RewardTrainer):
     def _ranking_loss(self, out, overall, dimension_targets, human_scores):
         """Mean over supervised terms: the fused ranking of rows with an overall preference, plus each
         dimension's own ranking where it applies (rows without an overall preference, or every row with
-        `per_dimension_supervision`)."""
+        `per_dimension_supervision`). With loss='pointwise': the regression on the human scores, plus
+        `pointwise_ranking_weight` times the mean per-dimension Bradley-Terry ranking."""
         args = self.args
         if args.loss == "pointwise":
             if human_scores is None:
                 raise ValueError("loss='pointwise' needs chosen_scores and rejected_scores in every row.")
             loss = pointwise_loss(out.mu, human_scores, out.log_sigma).mean()
             if args.pointwise_ranking_weight:
-                loss = loss + args.pointwise_ranking_weight * _mean_ranking_loss(out, human_scores)
+                ranked, count = _per_dimension_terms("bradley_terry", out, dimension_targets.long())
+                loss = loss + args.pointwise_ranking_weight * ranked / count.clamp(min=1)
             return loss
         n = overall.shape[0]
         options = dict(estimator=args.loss_estimator, num_nodes=args.quadrature_nodes, num_samples=args.monte_carlo_samples)
-        mu, log_sigma, score, score_log_sigma = out.mu, out.log_sigma, out.score, out.score_log_sigma
+        score, score_log_sigma = out.score, out.score_log_sigma
         fused = pairwise_loss(args.loss, score[:n], score_log_sigma[:n], score[n:], score_log_sigma[n:], **options)
-        total, count = (fused * overall).sum(), overall.sum()
         per_dimension_rows = torch.ones_like(overall) if args.per_dimension_supervision else (overall == 0).float()
         targets = dimension_targets.long() * per_dimension_rows.long().unsqueeze(-1)
-        if targets.any():
-            per_dim = per_dimension_ranking_loss(args.loss, mu[:n], log_sigma[:n], mu[n:], log_sigma[n:], targets, **options)
-            total, count = total + per_dim.sum(), count + (targets != 0).sum()
-        return total / count.clamp(min=1)
+        ranked, count = _per_dimension_terms(args.loss, out, targets, **options)
+        return ((fused * overall).sum() + ranked) / (overall.sum() + count).clamp(min=1)
 
     def _log_batch_metrics(self, score_chosen, score_rejected, score_sigma, overall, tie):
         ranked = (overall > 0) & ~tie
@@ -120,14 +119,15 @@ class EditRewardTrainer(RewardTrainer):
         return model
 
 
-def _mean_ranking_loss(out, human_scores):
-    """Bradley-Terry ranking of each head's mean by its dimension's human scores, averaged over the (pair, dimension)
-    elements where the two scores differ. Rows are [chosen..., rejected...], as the collator stacks them."""
-    n = human_scores.shape[0] // 2
-    targets = torch.sign(human_scores[:n] - human_scores[n:]).long()
+def _per_dimension_terms(loss: str, out, targets: torch.Tensor, **options):
+    """(sum, count) of `loss` ranking each head's mean by its own dimension over the nonzero `targets` (+1 chosen
+    wins that dimension, -1 rejected wins); rows are [chosen..., rejected...], as the collator stacks them."""
+    if not targets.any():
+        return out.mu.new_zeros(()), targets.new_zeros(())
+    n = targets.shape[0]
     mu, log_sigma = out.mu, out.log_sigma
-    ranking = per_dimension_ranking_loss("bradley_terry", mu[:n], log_sigma[:n], mu[n:], log_sigma[n:], targets)
-    return ranking.sum() / (targets != 0).sum().clamp(min=1)
+    terms = per_dimension_ranking_loss(loss, mu[:n], log_sigma[:n], mu[n:], log_sigma[n:], targets, **options)
+    return terms.sum(), (targets != 0).sum()
 
 
 def compute_pair_metrics(eval_prediction) -> dict[str, float]:

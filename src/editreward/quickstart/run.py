@@ -94,6 +94,7 @@ DATA_RECIPE = {"image_size": 56, "crops_per_photo": 60, "num_scenes": 800}
 FAST_TRAINING = {"max_steps": 12, "warmup_steps": 2}
 
 EVAL_BATCH_PAIRS = 16
+GROUP_KEYS = ("accuracy_without_ties", "num_pairs", "num_human_ties")  # group metrics kept besides accuracy
 BENCHMARK_NAME = "quickstart held-out photos"
 
 
@@ -299,7 +300,8 @@ def evaluate_pairs(split, chosen, rejected) -> dict:
 
     Each pair is given as [score of chosen, score of rejected] with reference "A>B", or "A=B" for an overall tie.
     The tie threshold is calibrated once, on the whole split; each group is scored at that threshold (its `accuracy`
-    is the metric's `accuracy_at_threshold`), so the groups' correct pairs add up to the overall row's.
+    is the metric's `accuracy_at_threshold`), so the groups' correct pairs add up to the overall row's. Groups keep
+    only the metrics that do not depend on a threshold of their own (`GROUP_KEYS`).
     """
     import evaluate
 
@@ -323,7 +325,8 @@ def evaluate_pairs(split, chosen, rejected) -> dict:
         for name in sorted(set(values)):
             group = compute([i for i, v in enumerate(values) if v == name], bootstrap_samples=0,
                             tie_threshold=overall["epsilon"])  # fmt: skip
-            results[name] = {**group, "accuracy": group["accuracy_at_threshold"], "epsilon": overall["epsilon"]}
+            results[name] = {"accuracy": group["accuracy_at_threshold"], "epsilon": overall["epsilon"],
+                             **{key: group[key] for key in GROUP_KEYS}}  # fmt: skip
         return results
 
     return {"overall": overall, "by_family": groups("family"), "by_rejection": groups("rejection")}
