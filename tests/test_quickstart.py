@@ -8,9 +8,11 @@ import re
 
 import pytest
 
+from editreward.quickstart.edit_dataset import SCORES
 from editreward.quickstart.edits import FAMILIES
 from editreward.quickstart.run import (
-    BENCHMARK_NAME, DEFAULT_MAX_MINUTES, QUICKSTART_PROMPTS, add_quickstart_parser, run_quickstart,
+    BENCHMARK_NAME, DEFAULT_MAX_MINUTES, QUICKSTART_PROMPTS, add_quickstart_parser, format_scores_by_kind,
+    run_quickstart, scores_by_kind,
 )
 
 REJECTIONS = ("degraded", "no_edit", "over_edit", "wrong_edit")
@@ -55,6 +57,39 @@ def test_evaluation_counts_every_held_out_pair(quickstart):
         assert all(m["epsilon"] == evaluation["overall"]["epsilon"] for m in groups)
         assert all("concordant" not in m for m in groups)  # counts at a group's own threshold would contradict it
         assert sum(m["accuracy"] * m["num_pairs"] for m in groups) == pytest.approx(overall_correct)
+
+
+def test_prints_each_dimensions_estimated_score_per_kind_of_edit_beside_the_human_score(quickstart):
+    summary, printed = quickstart
+    by_kind = summary["scores_by_kind"]
+    assert set(by_kind) == set(SCORES)  # right, degraded, over_edit, no_edit, wrong_edit
+    assert sum(dims["visual_quality"]["edits"] for dims in by_kind.values()) == 2 * summary["evaluation"]["overall"][
+        "num_pairs"]
+    for kind, dims in by_kind.items():
+        assert [dims[d]["human"] for d in ("instruction_following", "visual_quality")] == list(SCORES[kind])
+        assert re.search(rf"^{kind}\s+-?\d\.\d\d \+- \d\.\d\d \(human {SCORES[kind][0]:.1f}\)", printed, re.M)
+    assert "mu + 2.5, the 1-4 human scale" in printed
+
+
+def test_scores_by_kind_averages_each_dimension_over_both_edits_of_every_pair():
+    import datasets
+    import numpy as np
+
+    from editreward.modeling_editreward import EditScores
+
+    split = datasets.Dataset.from_dict({
+        "chosen_kind": ["right", "right"], "rejection": ["degraded", "right"],
+        "chosen_scores": [[4.0, 4.0], [4.0, 3.0]], "rejected_scores": [[4.0, 2.0], [4.0, 4.0]],
+    })  # fmt: skip
+    mu = np.array([[1.0, 0.5], [0.5, -1.0], [2.0, 0.0], [0.0, 1.0]])  # chosen, rejected, chosen, rejected
+    scores = EditScores(["instruction_following", "visual_quality"], mu.mean(1), np.ones(4), mu, np.ones((4, 2)))
+    by_kind = scores_by_kind(split, scores, center=2.5)
+    right = by_kind["right"]["visual_quality"]  # the chosen edits of both pairs and the rejected edit of the second
+    assert right["edits"] == 3 and right["mean"] == pytest.approx(2.5 + 0.5)
+    assert right["std"] == pytest.approx(np.std([0.5, 0.0, 1.0])) and right["human"] == pytest.approx(11 / 3)
+    assert by_kind["degraded"]["instruction_following"] == pytest.approx(
+        {"mean": 3.0, "std": 0.0, "human": 4.0, "edits": 1})
+    assert "a pairwise loss fixes no scale" in format_scores_by_kind(scores_by_kind(split, scores, 0.0), None)
 
 
 def test_results_json_follows_the_model_card_schema(quickstart):

@@ -4,7 +4,8 @@
 2. trains a small EditReward model from random initialisation (a small Qwen2.5-VL, the real Qwen2.5 tokenizer)
    with `EditRewardTrainer`;
 3. evaluates it on the held-out photos with `evaluate.load("editreward_accuracy")`, overall, per edit family and
-   per kind of rejected edit, and prints the table;
+   per kind of rejected edit, and prints the table, then each dimension's estimated score per kind of edit beside
+   the human score (what the model learned, and what it did not);
 4. saves a Hub-ready folder (weights, config, processor, code files, results.json, model card) and scores a held-out
    triplet with it in a fresh Python process through `AutoModel.from_pretrained(folder, trust_remote_code=True)`.
 
@@ -136,10 +137,13 @@ def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, max_minutes
 
     print(_heading("3/4 Evaluating on held-out photos never seen in training"))
     mark = time.monotonic()
-    chosen, rejected = score_pairs(model, processor, dataset["test"])
-    evaluation = evaluate_pairs(dataset["test"], chosen, rejected)
+    scores = score_pairs(model, processor, dataset["test"])
+    evaluation = evaluate_pairs(dataset["test"], scores.score[0::2], scores.score[1::2])
     table = format_table(evaluation)
     print(table)
+    center = human_scale_center(recipe)
+    by_kind = scores_by_kind(dataset["test"], scores, center or 0.0)
+    print("\n" + format_scores_by_kind(by_kind, center))
     timings["evaluation"] = time.monotonic() - mark
 
     print(_heading("4/4 Saving a Hub-ready folder and scoring a held-out triplet in a fresh process"))
@@ -159,7 +163,7 @@ def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, max_minutes
     return {
         "output_dir": str(output_dir), "model_dir": str(model_dir), "dataset_dir": str(output_dir / "dataset"),
         "evaluation": evaluation, "table": table, "demo": demo, "timings": timings, "trained_steps": trained_steps,
-        "results": results,
+        "results": results, "scores_by_kind": by_kind,
     }  # fmt: skip
 
 
@@ -279,9 +283,8 @@ def train(model, processor, train_split, output_dir: Path, recipe: dict, *, seed
 
 
 def score_pairs(model, processor, split, batch_pairs: int = EVAL_BATCH_PAIRS):
-    """Fused scores of every pair's chosen and rejected edit; both edits of a pair share one batch (and source)."""
-    import numpy as np
-
+    """Scores of every pair's chosen and rejected edit, as `editreward.EditScores` in the order chosen, rejected,
+    chosen, rejected, ...; both edits of a pair share one batch (and source)."""
     from ..modeling_editreward import EditRewardScorer
 
     scorer = EditRewardScorer(model, processor, batch_size=2 * batch_pairs, dtype="float32")
@@ -291,8 +294,34 @@ def score_pairs(model, processor, split, batch_pairs: int = EVAL_BATCH_PAIRS):
         sources += [row["source"]] * 2
         instructions += [row["instruction"]] * 2
         edits += [row["chosen"], row["rejected"]]
-    scores = scorer(sources, instructions, edits).score
-    return np.asarray(scores[0::2]), np.asarray(scores[1::2])
+    return scorer(sources, instructions, edits)
+
+
+def human_scale_center(recipe: dict) -> float | None:
+    """What to add to mu for each dimension's 1-4 human score: the midpoint under the pointwise loss, which regresses
+    on it; None under a pairwise loss, whose scores have no fixed scale."""
+    from ..trainer.losses import DIMENSION_SCORE_MIDPOINT
+
+    return DIMENSION_SCORE_MIDPOINT if recipe["loss"] == "pointwise" else None
+
+
+def scores_by_kind(split, scores, center: float) -> dict:
+    """Each dimension's estimated score (mu + ``center``) per kind of edited image (right, degraded, wrong_edit, ...),
+    beside the human score: {kind: {dimension: {"mean", "std", "human", "edits"}}}, the kinds with the best human
+    scores first. ``scores`` as `score_pairs` returns them; every pair counts both its edits."""
+    import numpy as np
+
+    kinds = np.array([kind for row in zip(split["chosen_kind"], split["rejection"]) for kind in row])
+    human = np.array([s for row in zip(split["chosen_scores"], split["rejected_scores"]) for s in row], dtype=float)
+    estimate = np.asarray(scores.mu, dtype=float) + center
+    return {
+        kind: {
+            dimension: {"mean": float(estimate[kinds == kind, j].mean()), "std": float(estimate[kinds == kind, j].std()),
+                        "human": float(human[kinds == kind, j].mean()), "edits": int((kinds == kind).sum())}
+            for j, dimension in enumerate(scores.dimensions)
+        }
+        for kind in sorted(set(kinds.tolist()), key=lambda kind: (-human[kinds == kind].sum(1).mean(), kind))
+    }  # fmt: skip
 
 
 def evaluate_pairs(split, chosen, rejected) -> dict:
@@ -358,6 +387,23 @@ def format_table(evaluation: dict) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths])]) + "\n" + "\n\n".join(blocks) + "\n\n" + note
 
 
+def format_scores_by_kind(by_kind: dict, center: float | None) -> str:
+    """Plain-text table of `scores_by_kind`: per kind of edit, each dimension's mean +- spread beside the human score.
+    ``center`` None means the scores are not on the human scale (a pairwise loss): only their order means something."""
+    dimensions = list(next(iter(by_kind.values())))
+    scale = f"mu + {center:g}, the 1-4 human scale" if center is not None else "mu; a pairwise loss fixes no scale"
+    header = ("edit", *dimensions)
+    rows = [[kind, *(f"{m['mean']:.2f} +- {m['std']:.2f} (human {m['human']:.1f})" for m in dims.values())]
+            for kind, dims in by_kind.items()]  # fmt: skip
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row):
+        return "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+
+    title = f"estimated score per kind of edit ({scale}; mean +- spread over the edits in the held-out pairs)"
+    return "\n".join([title, line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
 def _fmt(value) -> str:
     return "n/a" if value is None or value != value else f"{value:.3f}"
 
@@ -388,9 +434,8 @@ def results_json(evaluation: dict, model_dir: Path, dataset_dir: Path) -> dict:
 
 def training_card_section(dataset_info: dict, recipe: dict, steps: int, seed: int, seconds: float) -> dict:
     """The model card's training section: a paragraph on the data, then one row per recipe setting."""
-    from ..trainer.losses import DIMENSION_SCORE_MIDPOINT
-
     settings = dataset_info["settings"]
+    center = human_scale_center(recipe)
     scenes = sum(name.startswith("scene-") for name in dataset_info["train_sources"])
     photos = len(dataset_info["train_sources"]) - scenes
     data = (
@@ -410,8 +455,8 @@ def training_card_section(dataset_info: dict, recipe: dict, steps: int, seed: in
         + " (short prompts for a model trained from scratch, not the released 400-token rubrics)",
         "image_size": f"{settings['image_size']} px data, model pixel budget {MODEL_RECIPE['image_pixels']}",
         **{key: recipe[key] for key in recipe if key != "max_steps"},
-        **({"score_scale": f"mu + {DIMENSION_SCORE_MIDPOINT} estimates each dimension's 1-4 human score (the pointwise "
-            "loss regresses on it); sigma is fit to the typical error of mu"} if recipe["loss"] == "pointwise" else {}),
+        **({"score_scale": f"mu + {center} estimates each dimension's 1-4 human score (the pointwise "
+            "loss regresses on it); sigma is fit to the typical error of mu"} if center is not None else {}),
         "steps": f"{steps} of {recipe['max_steps']} planned",
         "seed": seed,
         "training_time": f"{seconds / 60:.1f} min on {os.cpu_count()} CPU cores",
