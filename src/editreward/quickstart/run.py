@@ -314,14 +314,15 @@ def scores_by_kind(split, scores, center: float) -> dict:
     kinds = np.array([kind for row in zip(split["chosen_kind"], split["rejection"]) for kind in row])
     human = np.array([s for row in zip(split["chosen_scores"], split["rejected_scores"]) for s in row], dtype=float)
     estimate = np.asarray(scores.mu, dtype=float) + center
-    return {
-        kind: {
-            dimension: {"mean": float(estimate[kinds == kind, j].mean()), "std": float(estimate[kinds == kind, j].std()),
-                        "human": float(human[kinds == kind, j].mean()), "edits": int((kinds == kind).sum())}
+    result = {}
+    for kind in sorted(set(kinds.tolist()), key=lambda kind: (-human[kinds == kind].sum(1).mean(), kind)):
+        edits = kinds == kind
+        result[kind] = {
+            dimension: {"mean": float(estimate[edits, j].mean()), "std": float(estimate[edits, j].std()),
+                        "human": float(human[edits, j].mean()), "edits": int(edits.sum())}
             for j, dimension in enumerate(scores.dimensions)
-        }
-        for kind in sorted(set(kinds.tolist()), key=lambda kind: (-human[kinds == kind].sum(1).mean(), kind))
-    }  # fmt: skip
+        }  # fmt: skip
+    return result
 
 
 def evaluate_pairs(split, chosen, rejected) -> dict:
