@@ -89,7 +89,8 @@ def test_scores_by_kind_averages_each_dimension_over_both_edits_of_every_pair():
     assert right["std"] == pytest.approx(np.std([0.5, 0.0, 1.0])) and right["human"] == pytest.approx(11 / 3)
     assert by_kind["degraded"]["instruction_following"] == pytest.approx(
         {"mean": 3.0, "std": 0.0, "human": 4.0, "edits": 1})
-    assert "a pairwise loss fixes no scale" in format_scores_by_kind(scores_by_kind(split, scores, 0.0), None)
+    assert scores_by_kind(split, scores, None)["degraded"]["instruction_following"]["mean"] == pytest.approx(0.5)
+    assert "a pairwise loss fixes no scale" in format_scores_by_kind(scores_by_kind(split, scores, None), None)
 
 
 def test_results_json_follows_the_model_card_schema(quickstart):
@@ -134,6 +135,7 @@ def test_model_card_parses_with_evaluation_and_training_sections(quickstart):
     accuracies = [r for r in card.data.eval_results if r.metric_type == "accuracy"]
     assert accuracies and accuracies[0].metric_value == pytest.approx(summary["evaluation"]["overall"]["accuracy"])
     assert "per edit family" in card.text
+    assert "mu + 2.5 estimates each dimension's 1-4 human score" in card.text  # the pointwise loss's scale
     for prompt in QUICKSTART_PROMPTS.values():  # the short rubric prompts are documented in the recipe
         assert repr(prompt) in card.text
 

@@ -142,7 +142,7 @@ def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, max_minutes
     table = format_table(evaluation)
     print(table)
     center = human_scale_center(recipe)
-    by_kind = scores_by_kind(dataset["test"], scores, center or 0.0)
+    by_kind = scores_by_kind(dataset["test"], scores, center)
     print("\n" + format_scores_by_kind(by_kind, center))
     timings["evaluation"] = time.monotonic() - mark
 
@@ -305,15 +305,16 @@ def human_scale_center(recipe: dict) -> float | None:
     return DIMENSION_SCORE_MIDPOINT if recipe["loss"] == "pointwise" else None
 
 
-def scores_by_kind(split, scores, center: float) -> dict:
+def scores_by_kind(split, scores, center: float | None) -> dict:
     """Each dimension's estimated score (mu + ``center``) per kind of edited image (right, degraded, wrong_edit, ...),
     beside the human score: {kind: {dimension: {"mean", "std", "human", "edits"}}}, the kinds with the best human
-    scores first. ``scores`` as `score_pairs` returns them; every pair counts both its edits."""
+    scores first. ``scores`` as `score_pairs` returns them; every pair counts both its edits. ``center`` None (a
+    pairwise loss, see `human_scale_center`) leaves mu as it is."""
     import numpy as np
 
     kinds = np.array([kind for row in zip(split["chosen_kind"], split["rejection"]) for kind in row])
     human = np.array([s for row in zip(split["chosen_scores"], split["rejected_scores"]) for s in row], dtype=float)
-    estimate = np.asarray(scores.mu, dtype=float) + center
+    estimate = np.asarray(scores.mu, dtype=float) + (center or 0.0)
     result = {}
     for kind in sorted(set(kinds.tolist()), key=lambda kind: (-human[kinds == kind].sum(1).mean(), kind)):
         edits = kinds == kind
