@@ -2,7 +2,7 @@
 
 from transformers import PreTrainedConfig, Qwen2_5_VLConfig
 
-from .prompts_editreward import IMAGE_PIXELS, REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS
+from .prompts_editreward import IMAGE_PIXELS, REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS, check_rubric_prompts
 
 FUSIONS = ("mean", "min", "sum")
 POSITION_MODES = ("mrope", "sequential")
@@ -17,8 +17,8 @@ class EditRewardConfig(PreTrainedConfig):
         dimensions (`list[str]`, *optional*, defaults to `["instruction_following", "visual_quality"]`):
             The quality dimensions, in head order. Each gets its own rubric prompt and head.
         rubric_prompts (`dict[str, str]`, *optional*):
-            One prompt template per dimension with a `{text_prompt}` field for the instruction. Defaults to the
-            released models' prompts, byte-exact.
+            One prompt template per dimension with exactly one `{text_prompt}` field for the instruction (write
+            literal braces as `{{` and `}}`). Defaults to the released models' prompts, byte-exact.
         reward_suffix (`str`, *optional*):
             Appended to each rubric prompt; contains the reward token whose hidden state the heads read.
         reward_token (`str`, *optional*, defaults to `"<|Reward|>"`):
@@ -97,9 +97,7 @@ class EditRewardConfig(PreTrainedConfig):
             )
         if not self.dimensions:
             raise ValueError("dimensions is empty; an EditReward model needs at least one quality dimension.")
-        missing = [d for d in self.dimensions if d not in self.rubric_prompts]
-        if missing:
-            raise ValueError(f"rubric_prompts has no prompt for dimensions {missing}; add one per dimension.")
+        check_rubric_prompts(self.rubric_prompts, self.dimensions)
         if self.reward_token not in self.reward_suffix:
             raise ValueError(f"reward_suffix must contain the reward token {self.reward_token!r}.")
         if self.image_pixels < 28 * 28:

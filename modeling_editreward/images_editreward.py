@@ -3,12 +3,13 @@
 Every way an image can be silently wrong gets a clear error instead: unreadable files, images smaller than one
 vision patch group, transparency, channel-first arrays, float arrays outside [0, 1], ambiguous integer modes.
 Large images are decoded at reduced size where the format allows it (JPEG draft mode) and never upscaled first.
+An EXIF Orientation tag is applied (as transformers' `load_image` does), so phone photos are scored upright.
 """
 
 import os
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
 
 PATCH_GROUP = 28  # vision patch (14 px) x spatial merge (2): the smallest side the vision tower can encode
@@ -16,6 +17,7 @@ _DRAFT_FACTOR = 8  # decode JPEGs at reduced size only when they are this many t
 _EXACT_MODES = {"L", "P", "CMYK", "YCbCr", "LAB", "HSV", "1"}  # modes with an exact conversion to RGB
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
+_ORIENTATION = 0x0112  # EXIF tag: 2-8 flip or rotate the stored pixels for display; 5-8 swap width and height
 
 
 def load_rgb_image(image, name: str = "image") -> Image.Image:
@@ -42,21 +44,25 @@ def target_size(width: int, height: int, pixels: int, name: str = "image") -> tu
     return new_width, new_height
 
 
-def resize_to_budget(image: Image.Image, pixels: int, name: str = "image") -> Image.Image:
-    """Resize an RGB image to the pixel budget (bicubic, as the released models' preprocessing)."""
-    size = target_size(image.width, image.height, pixels, name)
+def resize_to_budget(image: Image.Image, pixels: int, name: str = "image", full_size=None) -> Image.Image:
+    """Resize an RGB image to the pixel budget (bicubic, as the released models' preprocessing). `full_size`: the
+    size to compute the budget's grid from when `image` was decoded at reduced size."""
+    size = target_size(*(full_size or image.size), pixels, name)
     return image if image.size == size else image.resize(size, Image.Resampling.BICUBIC)
 
 
 def load_image_for_budget(image, pixels: int, name: str = "image") -> Image.Image:
     """load_rgb_image + resize_to_budget, decoding very large JPEG files at reduced size."""
+    full_size = None
     if isinstance(image, (str, os.PathLike)):
-        opened = _open_file(image, name)
-        width, height = target_size(opened.width, opened.height, pixels, name)
-        if opened.width * opened.height > _DRAFT_FACTOR * width * height:
-            opened.draft("RGB", (2 * width, 2 * height))  # no-op for formats without reduced decoding
-        image = opened
-    return resize_to_budget(load_rgb_image(image, name), pixels, name)
+        image = _open_file(image, name)
+        full_size = _upright_size(image, name)
+        width, height = target_size(*full_size, pixels, name)
+        if image.width * image.height > _DRAFT_FACTOR * width * height:
+            if full_size != image.size:  # draft sizes are in the stored orientation
+                width, height = height, width
+            image.draft("RGB", (2 * width, 2 * height))  # no-op for formats without reduced decoding
+    return resize_to_budget(load_rgb_image(image, name), pixels, name, full_size)
 
 
 def _open_file(path, name: str) -> Image.Image:
@@ -72,11 +78,24 @@ def _open_file(path, name: str) -> Image.Image:
     return image
 
 
-def _to_rgb(image: Image.Image, name: str) -> Image.Image:
+def _decoded(read, name: str):
+    """`read()` (decoding pixels or metadata), with a decoding failure reported as a ValueError naming the image."""
     try:
-        image.load()
+        return read()
     except (OSError, SyntaxError) as error:
         raise ValueError(f"{name}: the image data is truncated or corrupt ({error}).") from None
+
+
+def _upright_size(image: Image.Image, name: str) -> tuple[int, int]:
+    """(width, height) once the EXIF orientation is applied."""
+    swapped = _decoded(image.getexif, name).get(_ORIENTATION, 1) in (5, 6, 7, 8)  # PNG reads EXIF after the pixels
+    return image.size[::-1] if swapped else image.size
+
+
+def _to_rgb(image: Image.Image, name: str) -> Image.Image:
+    _decoded(image.load, name)
+    if image.getexif().get(_ORIENTATION, 1) != 1:
+        image = ImageOps.exif_transpose(image)
     if image.mode == "RGB":
         return image
     if image.mode == "P" and "transparency" in image.info:

@@ -199,11 +199,10 @@ class EditRewardModel(EditRewardPreTrainedModel):
             inputs_embeds=inputs_embeds, attention_mask=mask, position_ids=positions[:, token_row, token_col],
             use_cache=False,
         ).last_hidden_state
-        pooled = hidden[reward_at].view(image_index.shape[0], num_dims, -1)
-        raw = torch.stack(
-            [head(pooled[:, d].to(next(head.parameters()).dtype)) for d, head in enumerate(self.heads.values())], dim=1
-        )
-        mu, log_sigma = raw.float().unbind(-1)
+        pooled = hidden[reward_at].view(image_index.shape[0], num_dims, -1).float()
+        with torch.autocast(pooled.device.type, enabled=False):  # float32 heads even under Trainer's bf16 autocast
+            raw = torch.stack([head(pooled[:, d]) for d, head in enumerate(self.heads.values())], dim=1)
+        mu, log_sigma = raw.unbind(-1)
         score, score_log_sigma = fuse_dimensions(mu, log_sigma, self.config.fusion)
         return EditRewardOutput(
             logits=score.unsqueeze(-1), score=score, score_log_sigma=score_log_sigma,
@@ -214,6 +213,12 @@ class EditRewardModel(EditRewardPreTrainedModel):
         """Which (row, column) of the inputs each computed token is, which are real, the attention mask, and where
         each row's reward token lands: shared-prefix packing, or one computed row per input row."""
         if self._shares_prefix():
+            if (attention_mask[:, 1:] > attention_mask[:, :-1]).any():
+                raise ValueError(
+                    "attention_mask is left-padded (padding before tokens), which shared-prefix packing cannot take. "
+                    "Build inputs with EditRewardProcessor, or pad with padding_side='right' "
+                    "(or set config.share_prefix=False)."
+                )
             layout = plan_shared_prefix(
                 input_ids, rows.prefix_end.tolist(), rows.edit_end.tolist(),
                 rows.images[:, 0].tolist(), rows.images[:, 1].tolist(), rows.reward_col.tolist(),
@@ -277,6 +282,11 @@ class _RowStructure:
 
     @classmethod
     def of(cls, input_ids, attention_mask, row_images, config) -> "_RowStructure":
+        if config.reward_token_id is None:
+            raise ValueError(
+                "config.reward_token_id is not set, so the reward token cannot be found; set it to the processor's: "
+                "EditRewardConfig(..., reward_token_id=processor.reward_token_id)."
+            )
         vision_end = (input_ids == config.vlm_config.vision_end_token_id) & attention_mask.bool()
         is_reward = input_ids == config.reward_token_id
         if not torch.equal(vision_end.sum(-1), torch.full_like(vision_end[:, 0], 2, dtype=torch.long)):

@@ -11,7 +11,7 @@ from transformers.processing_utils import ProcessorMixin
 
 from .configuration_editreward import EDITED_IMAGE_FRAMES
 from .images_editreward import load_image_for_budget
-from .prompts_editreward import IMAGE_PIXELS, REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS
+from .prompts_editreward import IMAGE_PIXELS, REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS, check_rubric_prompts
 
 IMAGE_PAD = "<|image_pad|>"
 _INSTRUCTION_SLOT = "\x00instruction\x00"  # stands for the instruction in the cached rendering of a row
@@ -61,6 +61,7 @@ class EditRewardProcessor(ProcessorMixin):
             raise ValueError(f"edited_image_frames={edited_image_frames!r}; use one of {EDITED_IMAGE_FRAMES}.")
         self.dimensions = list(dimensions) if dimensions is not None else list(RUBRIC_PROMPTS)
         self.rubric_prompts = dict(rubric_prompts) if rubric_prompts is not None else dict(RUBRIC_PROMPTS)
+        check_rubric_prompts(self.rubric_prompts, self.dimensions)
         self.reward_suffix = reward_suffix
         self.reward_token = reward_token
         self.image_pixels = image_pixels
@@ -91,7 +92,7 @@ class EditRewardProcessor(ProcessorMixin):
     def __call__(self, source_images=None, instructions=None, edited_images=None, return_tensors="pt", **kwargs):
         """Encode triplets. Images may be PIL images, file paths or numpy arrays; lists must have equal lengths."""
         reserved = (*_RESERVED_TOKENS, self.reward_token)
-        source_images, instructions, edited_images = _as_triplet_lists(source_images, instructions, edited_images, reserved)
+        source_images, instructions, edited_images = as_triplet_lists(source_images, instructions, edited_images, reserved)
         images, image_index = self._load_distinct_images(source_images, edited_images)
         vision = self.image_processor(images=images, do_resize=False, return_tensors="pt")
         if self.edited_image_frames == "source_then_edited":
@@ -102,7 +103,8 @@ class EditRewardProcessor(ProcessorMixin):
             for (source, edited), instruction in zip(image_index, instructions)
             for dimension in self.dimensions
         ]
-        text = self.tokenizer(texts, padding=True, return_tensors="pt", add_special_tokens=False)
+        # right padding whatever the tokenizer's default: the model's shared-prefix packing relies on it
+        text = self.tokenizer(texts, padding=True, padding_side="right", return_tensors="pt", add_special_tokens=False)
         data = {
             "input_ids": text["input_ids"],
             "attention_mask": text["attention_mask"],
@@ -221,10 +223,10 @@ def _content_key(image):
     return digest.hexdigest(), image
 
 
-def _as_triplet_lists(source_images, instructions, edited_images, reserved_tokens):
+def as_triplet_lists(source_images, instructions, edited_images, reserved_tokens=()):
     """Validate and normalise the three inputs to equal-length lists, naming what is wrong."""
     if source_images is None or instructions is None or edited_images is None:
-        raise ValueError("EditRewardProcessor needs source_images, instructions and edited_images.")
+        raise ValueError("source_images, instructions and edited_images are all required.")
     if isinstance(instructions, str):
         instructions = [instructions]
     if not isinstance(source_images, (list, tuple)):

@@ -5,6 +5,8 @@ The text of the user turn for dimension `k` is `RUBRIC_PROMPTS[k].format(text_pr
 Leading newlines and trailing double spaces are part of the prompts; do not reformat them.
 """
 
+import string
+
 REWARD_TOKEN = '<|Reward|>'
 REWARD_SUFFIX = '\nPlease provide the overall ratings of this image: <|Reward|>\n\nEND\n'
 IMAGE_PIXELS = 200704  # 256 * 28 * 28: about 256 visual tokens per image
@@ -69,3 +71,20 @@ RUBRIC_PROMPTS = {
         'Text instruction - {text_prompt}\n'
     ),
 }
+
+
+def check_rubric_prompts(rubric_prompts: dict, dimensions: list) -> None:
+    """Each dimension needs a rubric that formats with exactly one `{text_prompt}` field and no other."""
+    missing = [d for d in dimensions if d not in rubric_prompts]
+    if missing:
+        raise ValueError(f"rubric_prompts has no prompt for dimensions {missing}; add one per dimension.")
+    for dimension in dimensions:
+        try:
+            fields = [field for _, field, _, _ in string.Formatter().parse(rubric_prompts[dimension]) if field is not None]
+        except ValueError as error:  # a lone '{' or '}'
+            fields = [str(error)]
+        if fields != ["text_prompt"]:
+            raise ValueError(
+                f"rubric_prompts[{dimension!r}] must contain the field {{text_prompt}} exactly once and no other "
+                f"format field, found {fields}; write literal braces as {{{{ and }}}}."
+            )

@@ -6,7 +6,9 @@ import numpy as np
 import torch
 
 from .modeling_editreward import EditRewardModel
-from .processing_editreward import EditRewardProcessor
+from .processing_editreward import EditRewardProcessor, as_triplet_lists
+
+_HUB_KWARGS = ("revision", "token", "cache_dir", "local_files_only", "force_download", "proxies", "subfolder")
 
 
 @dataclass
@@ -35,12 +37,10 @@ class EditScores:
         ]
 
 
-def default_device_and_dtype(device=None, dtype=None) -> tuple[torch.device, torch.dtype]:
-    """CUDA in bfloat16 when available, else CPU in float32; either can be overridden."""
+def device_and_dtype(device=None, dtype=None) -> tuple[torch.device, torch.dtype | None]:
+    """`device` or, by default, CUDA when available, else CPU; `dtype` as a torch dtype (a name is accepted)."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if isinstance(dtype, str):
-        dtype = getattr(torch, dtype)
-    return device, dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
+    return device, getattr(torch, dtype) if isinstance(dtype, str) else dtype
 
 
 class EditRewardScorer:
@@ -48,39 +48,41 @@ class EditRewardScorer:
 
     Images may be PIL images, file paths or numpy arrays. Within a batch every distinct image is encoded once, so
     scoring several edits of one source together (`score_group`) is cheaper than scoring them one by one.
+
+    The scorer uses `model` itself, not a copy: it moves it to `device` in place (CUDA when available, else CPU),
+    casts it to `dtype` when one is given (else it keeps the model's dtype), and sets it to eval mode.
     """
 
     def __init__(self, model: EditRewardModel, processor: EditRewardProcessor, batch_size: int = 8, device=None, dtype=None):
         _check_agreement(model.config, processor)
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-        self.device, dtype = default_device_and_dtype(device, dtype)
+        self.device, dtype = device_and_dtype(device, dtype)
         self.model = model.to(device=self.device, dtype=dtype).eval()
         self.processor = processor
         self.batch_size = batch_size
 
     @classmethod
     def from_pretrained(cls, path: str, batch_size: int = 8, device=None, dtype=None, **kwargs) -> "EditRewardScorer":
-        """Load a model folder or Hub id (weights, config, processor) and put it on `device` in `dtype`."""
+        """Load a model folder or Hub id (weights, config, processor) on `device` in `dtype` (default: CUDA in
+        bfloat16 when available, else CPU in float32). `kwargs` go to the model's `from_pretrained`; the Hub
+        arguments among them (revision, token, cache_dir, local_files_only, ...) to the processor's too."""
         from transformers import AutoModel, AutoProcessor
 
-        device, dtype = default_device_and_dtype(device, dtype)
+        device, dtype = device_and_dtype(device, dtype)
+        dtype = dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
         model = AutoModel.from_pretrained(path, trust_remote_code=True, dtype=dtype, **kwargs)
-        processor = AutoProcessor.from_pretrained(path, trust_remote_code=True)
+        hub = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
+        processor = AutoProcessor.from_pretrained(path, trust_remote_code=True, **hub)
         return cls(model, processor, batch_size=batch_size, device=device, dtype=dtype)
 
     def __call__(self, source_images, instructions, edited_images) -> EditScores:
-        """Score N triplets given as three equal-length lists."""
-        total = len(edited_images)
-        if not (len(source_images) == len(instructions) == total):
-            raise ValueError(
-                f"source_images, instructions and edited_images must have the same length, got "
-                f"{len(source_images)}, {len(instructions)} and {total}."
-            )
+        """Score N triplets given as three equal-length lists (or one triplet given as three single items)."""
+        source_images, instructions, edited_images = as_triplet_lists(source_images, instructions, edited_images)
         outputs = [
             self._score_batch(source_images[i : i + self.batch_size], instructions[i : i + self.batch_size],
                               edited_images[i : i + self.batch_size])
-            for i in range(0, total, self.batch_size)
+            for i in range(0, len(edited_images), self.batch_size)
         ]
         return EditScores(self.model.config.dimensions, *(np.concatenate(parts) for parts in zip(*outputs)))
 

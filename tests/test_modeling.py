@@ -1,5 +1,7 @@
 """EditRewardModel: output contract, one vision pass per distinct image, float32 heads, positions, loading."""
 
+import copy
+
 import pytest
 import torch
 from PIL import Image
@@ -171,3 +173,50 @@ def test_shared_prefix_packing_equals_one_row_per_prompt(make_model, processor, 
         results[share] = (out.mu.detach(), out.log_sigma.detach(), model.model.visual.merger.mlp[0].weight.grad.clone())
     for packed, flat in zip(results[True], results[False]):
         torch.testing.assert_close(packed, flat, atol=2e-5, rtol=1e-4)
+
+
+def test_a_left_padding_tokenizer_gives_the_one_by_one_scores(make_model, tokenizer, photos):
+    from editreward import EditRewardProcessor
+    from editreward.offline import image_processor, qwen25_vl_chat_template
+
+    left = copy.deepcopy(tokenizer)
+    left.padding_side = "left"  # as set for batched generation, and saved with the tokenizer
+    processor = EditRewardProcessor(image_processor=image_processor(112 * 112), tokenizer=left,
+                                    chat_template=qwen25_vl_chat_template(), image_pixels=112 * 112)
+    a = photos["astronaut"]
+    triplets = [(a, "make it red", photos["coffee"]), (a, "add a hat to the person in the picture", photos["rocket"]),
+                (photos["chelsea"], "x", photos["rocket"])]
+    model = make_model()
+    with torch.no_grad():
+        batched = model(**processor(*map(list, zip(*triplets)))).score
+        single = torch.cat([model(**processor(*triplet)).score for triplet in triplets])
+    torch.testing.assert_close(batched, single, atol=1e-5, rtol=1e-5)
+
+
+def test_shared_prefix_packing_refuses_left_padded_inputs(make_model, processor, photos):
+    inputs = _group(photos, processor, count=2)
+    pads = (inputs["attention_mask"] == 0).sum(-1).tolist()
+    for key in ("input_ids", "attention_mask"):
+        inputs[key] = torch.stack([row.roll(n) for row, n in zip(inputs[key], pads)])  # pads moved to the left
+    with pytest.raises(ValueError, match="left-padded.*padding_side='right'"):
+        make_model()(**inputs)
+
+
+def test_heads_run_in_float32_under_autocast(make_model, processor, photos):
+    model = make_model()
+    seen = []
+    for head in model.heads.values():
+        head.register_forward_hook(lambda module, args, output: seen.append((args[0], output)))
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(**_group(photos, processor, count=2))
+    assert [(x.dtype, y.dtype) for x, y in seen] == [(torch.float32, torch.float32)] * 2
+    with torch.no_grad():
+        mu = torch.stack([head(x)[:, 0] for head, (x, _) in zip(model.heads.values(), seen)], dim=1)
+    torch.testing.assert_close(out.mu, mu, atol=0, rtol=0)
+
+
+def test_a_config_without_reward_token_id_is_refused_by_name(make_model, processor, photos):
+    model = make_model()
+    model.config.reward_token_id = None
+    with pytest.raises(ValueError, match=r"reward_token_id is not set.*processor\.reward_token_id"):
+        model(**_group(photos, processor, count=1))

@@ -1,5 +1,6 @@
 """EditRewardProcessor: the released input format, images encoded once, every image form, and bad input."""
 
+import copy
 import json
 
 import numpy as np
@@ -177,3 +178,51 @@ def test_large_jpeg_is_decoded_reduced(photos, tmp_path, monkeypatch):
     image = load_image_for_budget(str(big), 112 * 112, "x")
     assert decoded_sizes and decoded_sizes[0][0] <= 4000 // 8  # decoded at 1/8 scale, not 12 million pixels
     assert image.size == (112, 84)
+
+
+def test_rows_are_right_padded_whatever_the_tokenizer_padding_side(make_processor, tokenizer, photos):
+    left = make_processor()
+    left.tokenizer = copy.deepcopy(tokenizer)
+    left.tokenizer.padding_side = "left"
+    mask = left(*_triplets(photos))["attention_mask"]
+    assert (mask[:, 0] == 1).all() and (mask[:, :-1] >= mask[:, 1:]).all()
+
+
+def test_exif_orientation_is_applied_to_files_and_pil_images(processor, photos, tmp_path):
+    upright = photos["chelsea"]
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display, as phone cameras write
+    upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "phone.png", exif=exif)
+    expected = processor([upright], ["x"], [photos["rocket"]])
+    for image in (str(tmp_path / "phone.png"), Image.open(tmp_path / "phone.png")):
+        inputs = processor([image], ["x"], [photos["rocket"]])
+        for key in expected:
+            assert torch.equal(inputs[key], expected[key]), key
+
+
+def test_large_jpeg_file_gets_the_grid_of_its_original_size(photos, tmp_path):
+    from editreward.modeling_editreward.images_editreward import load_image_for_budget, target_size
+
+    path = tmp_path / "wide.jpg"
+    photos["astronaut"].resize((624, 399)).save(path)  # drafted to 312x200, whose own grid would be 112x84
+    from_file = load_image_for_budget(str(path), 112 * 112).size
+    assert from_file == load_image_for_budget(Image.open(path), 112 * 112).size == target_size(624, 399, 112 * 112)
+
+
+@pytest.mark.parametrize("rubric", ['Answer as {"score": n}. {text_prompt}', "Rate the edit.",
+                                    "{text_prompt} and again {text_prompt}", "a } b {text_prompt}"])
+def test_rubric_prompts_need_exactly_one_text_prompt_field(make_processor, rubric):
+    from editreward.modeling_editreward import RUBRIC_PROMPTS, EditRewardConfig
+
+    prompts = {**RUBRIC_PROMPTS, "visual_quality": rubric}
+    for make in (make_processor, EditRewardConfig):
+        with pytest.raises(ValueError, match=r"rubric_prompts\['visual_quality'\].*\{text_prompt\}"):
+            make(rubric_prompts=prompts)
+
+
+def test_rubric_prompts_may_hold_escaped_braces(make_processor, photos):
+    from editreward.modeling_editreward import RUBRIC_PROMPTS
+
+    processor = make_processor(rubric_prompts={**RUBRIC_PROMPTS, "visual_quality": 'Answer as {{"score": n}}. {text_prompt}'})
+    text = processor.batch_decode(processor([photos["coffee"]], ["x"], [photos["rocket"]])["input_ids"])[1]
+    assert 'Answer as {"score": n}. x' in text

@@ -76,3 +76,37 @@ def test_cli_help_does_not_import_heavy_libraries():
             "print(sorted(m for m in ('torch', 'transformers', 'trl', 'datasets', 'evaluate') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_scorer_loads_model_and_processor_with_the_same_hub_arguments(saved_model_dir, tmp_path, monkeypatch):
+    from transformers import AutoModel, AutoProcessor
+
+    seen = {}
+
+    def recording(name, load):
+        def record(*args, **kwargs):
+            seen[name] = kwargs
+            return load(*args, **kwargs)
+        return record
+
+    for name, auto in (("model", AutoModel), ("processor", AutoProcessor)):
+        monkeypatch.setattr(auto, "from_pretrained", recording(name, auto.from_pretrained))
+    hub = {"revision": "main", "local_files_only": True, "cache_dir": str(tmp_path)}
+    EditRewardScorer.from_pretrained(str(saved_model_dir), device="cpu", attn_implementation="eager", **hub)
+    assert hub.items() <= seen["model"].items() and hub.items() <= seen["processor"].items()
+    assert seen["model"]["attn_implementation"] == "eager" and "attn_implementation" not in seen["processor"]
+
+
+def test_scorer_uses_the_model_in_place_and_keeps_its_dtype_by_default(make_model, processor):
+    model = make_model().to(torch.bfloat16).train()
+    scorer = EditRewardScorer(model, processor, device="cpu")
+    assert scorer.model is model and model.dtype == torch.bfloat16 and not model.training
+
+
+def test_scorer_takes_a_single_triplet_and_refuses_empty_lists(make_model, processor, photos):
+    scorer = EditRewardScorer(make_model(), processor, device="cpu")
+    src, edit = photos["rocket"], photos["coffee"]
+    single = scorer(src, "make it red", edit)
+    np.testing.assert_allclose(single.score, scorer([src], ["make it red"], [edit]).score, atol=1e-6)
+    with pytest.raises(ValueError, match="No triplets given"):
+        scorer([], [], [])
