@@ -2,10 +2,11 @@
 
 Files in `output_dir`:
 
-- `scores-<benchmark>.jsonl`: a header line `{"meta": {...}}` (model, data, config, revision, split), then one line
-  per scored edit, `{"key": ..., "score": ..., "score_sigma": ..., "<dimension>_mu": ..., "<dimension>_sigma": ...}`,
-  appended batch by batch. A rerun scores only the keys that are missing, so an interrupted run resumes; a header
-  that names another model or dataset is an error rather than a silent mix.
+- `scores-<benchmark>.jsonl`: a header line `{"meta": {...}}` (model, its fingerprint, dtype and pixel budget; data,
+  config, revision, split), then one line per scored edit, `{"key": ..., "score": ..., "score_sigma": ...,
+  "<dimension>_mu": ..., "<dimension>_sigma": ...}`, appended batch by batch. A rerun scores only the keys that are
+  missing, so an interrupted run resumes; a header that differs (another model, or the same folder retrained, or
+  another dataset) is an error naming what changed rather than a silent mix.
 - `results.json`: `{"model": ..., "benchmarks": {"<name>": {"dataset", "config", "revision", "split", "metrics",
   "num_pairs" (and "num_groups")}}}`, merged with the other benchmarks already in the file.
 - `results.md`: the same as markdown tables (accuracies in %, per K for EditReward-Bench).
@@ -13,6 +14,7 @@ Files in `output_dir`:
 The metric is the `editreward_accuracy` script's own pure functions, imported from its path (no evaluate cache).
 """
 
+import hashlib
 import json
 import logging
 import math
@@ -53,9 +55,11 @@ class ScoreCache:
         lines = text.splitlines()
         header = json.loads(lines[0]).get("meta") if lines else None
         if header != self.meta:
+            found = header if isinstance(header, dict) else {}
+            changed = [key for key in self.meta if found.get(key) != self.meta[key]] or ["header"]
             raise ValueError(
-                f"{self.path} holds scores of {header}, not of {self.meta}; pass another --output-dir, or delete "
-                "the file to score again."
+                f"{self.path} holds scores of {header}, not of {self.meta} (changed: {', '.join(changed)}): pass "
+                f"another --output-dir, or delete {self.path} to score again."
             )
         records = {}
         for number, line in enumerate(lines[1:], start=2):
@@ -74,6 +78,29 @@ class ScoreCache:
             file.flush()
             os.fsync(file.fileno())
         self.records.update(records)
+
+
+WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pth", "*.pt")
+
+
+def model_fingerprint(model) -> dict | None:
+    """What tells a retrained or re-converted model folder from its old self, without reading the weights:
+    config.json's sha256 and each weight file's name, size and mtime. None for a Hub id (its revision names it)."""
+    folder = Path(model)
+    if not folder.is_dir():
+        return None
+    config = folder / "config.json"
+    weights = sorted({path for pattern in WEIGHT_PATTERNS for path in folder.glob(pattern)})
+    return {
+        "config_sha256": hashlib.sha256(config.read_bytes()).hexdigest() if config.is_file() else None,
+        "weights": [[path.name, path.stat().st_size, path.stat().st_mtime_ns] for path in weights],
+    }
+
+
+def model_image_pixels(model):
+    """The pixel budget the model resizes images to (config.json `image_pixels`; None when not recorded)."""
+    config = Path(model) / "config.json"
+    return json.loads(config.read_text(encoding="utf-8")).get("image_pixels") if config.is_file() else None
 
 
 def score_missing(scorer, loaded, edits, cache: ScoreCache, batch_size: int, progress: bool = True):
@@ -249,8 +276,9 @@ def run_benchmark(model, benchmark, data=None, *, output_dir="eval_results", bat
                                    image_root=image_root, limit=limit, on_conflict=on_conflict)  # fmt: skip
     output_dir = Path(output_dir)
     model = str(Path(model).resolve()) if Path(str(model)).exists() else str(model)
-    meta = {"model": model, "data": loaded.source, "config": loaded.config, "revision": loaded.revision,
-            "split": loaded.split}  # fmt: skip
+    meta = {"model": model, "model_fingerprint": model_fingerprint(model), "image_pixels": model_image_pixels(model),
+            "dtype": None if dtype is None else str(dtype), "data": loaded.source, "config": loaded.config,
+            "revision": loaded.revision, "split": loaded.split}  # fmt: skip
     existing_results(output_dir, model)  # refuse another model's results.json before any scoring
     cache = ScoreCache(output_dir / f"scores-{benchmark}.jsonl", meta)
     missing = [edit for edit in task.edits if edit.key not in cache.records]

@@ -1,8 +1,8 @@
 """The model card (README.md) of a saved EditReward folder, and the card of the `editreward_accuracy` metric's Space.
 
 Both cards take the explanation of the scores, the published reference numbers and the citation from this module,
-so the two never drift apart. After editing either card, regenerate the metric's one with
-`python -m editreward.hub_card.model_card --write-metric-card`.
+so the two never drift apart. After editing either card, regenerate the metric's one (with its Space's app.py and
+requirements.txt) with `python -m editreward.hub_card.model_card --write-metric-card`.
 
 results.json, as the evaluation runner and the quickstart write it (only `benchmarks` and each `metrics` are required):
 
@@ -32,6 +32,7 @@ import json
 import math
 import re
 import textwrap
+import warnings
 from pathlib import Path
 
 from ..evaluate_metrics import METRIC_DIR
@@ -89,10 +90,13 @@ PUBLISHED_RESULTS = (
 )
 
 METRICS_NOTE = """\
-Metrics are those of the `editreward_accuracy` evaluate metric: `accuracy` is the tie-calibrated pairwise accuracy
-(Deutsch et al., 2023; the tie threshold `epsilon` is chosen on the scored pairs themselves, so it is optimistic;
--1 means no predicted ties), `accuracy_without_ties` the plain accuracy over pairs people did not call a tie, and
-`accuracy_k<K>` the strict accuracy over groups of K candidates. Brackets hold bootstrap 95% intervals."""
+Metrics are those of the `editreward_accuracy` evaluate metric. For pair benchmarks `accuracy` is the tie-calibrated
+pairwise accuracy (Deutsch et al., 2023; the tie threshold `epsilon` is chosen on the scored pairs themselves, so it
+is optimistic; -1 means no predicted ties) and `accuracy_without_ties` the plain accuracy over pairs people did not
+call a tie. For group benchmarks (EditReward-Bench) `accuracy` is the strict group accuracy: correct groups / groups,
+a group counting only when all its C(K,2) comparisons are right (`epsilon` calibrated on the K=2 groups);
+`accuracy_k<K>` is the same over groups of K candidates and `pairwise_accuracy` the share of right comparisons.
+Brackets hold bootstrap 95% intervals."""
 
 FUSION_TEXT = {
     "mean": "the mean of the dimensions' mus, with log sigma the mean of their log sigmas (the released models)",
@@ -183,11 +187,21 @@ def _is_score_metric(key: str) -> bool:
     )
 
 
-def _metric_label(key: str) -> str:
-    labels = {"accuracy": "Accuracy (tie-calibrated)", "accuracy_at_threshold": "Accuracy at a fixed eps",
-              "spearman": "Spearman correlation"}  # fmt: skip
+def _is_group_benchmark(metrics: dict) -> bool:
+    """Metrics of the "group" config (EditReward-Bench), whose `accuracy` is strict group accuracy."""
+    return "num_comparisons" in metrics or any(re.fullmatch(r"accuracy_k\d+", key) for key in metrics)
+
+
+def _metric_label(key: str, metrics: dict) -> str:
+    """The model-index name of a metric, by the kind of benchmark that reported it."""
+    if _is_group_benchmark(metrics):
+        labels = {"accuracy": "Group accuracy (strict, all K)", "pairwise_accuracy": "Comparison accuracy (in groups)"}
+    else:
+        labels = {"accuracy": "Accuracy (tie-calibrated)", "accuracy_at_threshold": "Accuracy at a fixed eps"}
     group = re.fullmatch(r"accuracy_k(\d+)", key)
-    return f"Group accuracy (K={group[1]})" if group else labels.get(key, key.replace("_", " ").capitalize())
+    if group:
+        return f"Group accuracy (strict, K={group[1]})"
+    return {**labels, "spearman": "Spearman correlation"}.get(key, key.replace("_", " ").capitalize())
 
 
 def eval_results(results: dict) -> list:
@@ -200,7 +214,7 @@ def eval_results(results: dict) -> list:
             dataset_type=entry["dataset"] if _is_hub_id(entry.get("dataset")) else name, dataset_name=name,
             dataset_config=entry.get("config"), dataset_split=entry.get("split"),
             dataset_revision=entry.get("revision"),
-            metric_type=key, metric_name=_metric_label(key), metric_value=_scalar(value),
+            metric_type=key, metric_name=_metric_label(key, entry["metrics"]), metric_value=_scalar(value),
         )
         for name, entry in results["benchmarks"].items()
         for key, value in entry["metrics"].items()
@@ -240,10 +254,15 @@ def _table_metrics(metric_dicts) -> list[str]:
     return [k for k in keys if _is_score_metric(k) or k == "epsilon"]
 
 
-def _size(entry: dict, metrics: dict) -> str:
-    for value in (entry.get("num_pairs"), metrics.get("num_pairs"), metrics.get("num_comparisons")):
-        if _scalar(value) is not None:
-            return _cell(value)
+SIZE_FIELDS = {"Pairs": ("num_pairs", "num_comparisons"), "Groups": ("num_groups",)}
+
+
+def _size(entry: dict, unit: str = "Pairs") -> str:
+    """How many pairs (or groups) the entry or its metrics count."""
+    for field in SIZE_FIELDS[unit]:
+        for value in (entry.get(field), entry.get("metrics", {}).get(field)):
+            if _scalar(value) is not None:
+                return _cell(value)
     return "–"
 
 
@@ -257,18 +276,27 @@ def _dataset_cell(entry: dict) -> str:
     return cell + config + revision
 
 
-def evaluation_markdown(results: dict | None) -> str:
-    """The evaluation table, then one per-family table per benchmark that has `by_family`."""
-    if results is None:
-        return "No evaluation results were supplied when this card was generated."
-    benchmarks = results["benchmarks"]
+def _benchmark_table(benchmarks: dict, unit: str) -> str:
+    """One row per benchmark, one column per score metric any of them reported; `unit` is "Pairs" or "Groups"."""
     keys = _table_metrics(entry["metrics"] for entry in benchmarks.values())
     rows = [
-        [name, _dataset_cell(entry), str(entry.get("split") or "–"), _size(entry, entry["metrics"])]
+        [name, _dataset_cell(entry), str(entry.get("split") or "–"), _size(entry, unit)]
         + [_metric_cell(entry["metrics"], key) for key in keys]
         for name, entry in benchmarks.items()
     ]
-    parts = [_table(["Benchmark", "Dataset", "Split", "Pairs", *(f"`{k}`" for k in keys)], rows)]
+    return _table(["Benchmark", "Dataset", "Split", unit, *(f"`{k}`" for k in keys)], rows)
+
+
+def evaluation_markdown(results: dict | None) -> str:
+    """The pair benchmarks' table, the group benchmarks' table (their `accuracy` differs), then per-family tables."""
+    if results is None:
+        return "No evaluation results were supplied when this card was generated."
+    benchmarks = results["benchmarks"]
+    groups = {name: entry for name, entry in benchmarks.items() if _is_group_benchmark(entry["metrics"])}
+    pairs = {name: entry for name, entry in benchmarks.items() if name not in groups}
+    parts = [_benchmark_table(pairs, "Pairs")] if pairs else []
+    if groups:
+        parts.append("**Group benchmarks: strict group accuracy**\n\n" + _benchmark_table(groups, "Groups"))
     for name, entry in benchmarks.items():
         if entry.get("by_family"):
             parts.append(f"**{name}, per edit family**\n\n" + _family_table(entry["by_family"]))
@@ -278,7 +306,7 @@ def evaluation_markdown(results: dict | None) -> str:
 def _family_table(by_family: dict) -> str:
     flat = {family: {**entry.get("metrics", {}), **entry} for family, entry in by_family.items()}
     keys = _table_metrics(flat.values())
-    rows = [[family, _size(m, m), *(_metric_cell(m, k) for k in keys)] for family, m in flat.items()]
+    rows = [[family, _size(m), *(_metric_cell(m, k) for k in keys)] for family, m in flat.items()]
     return _table(["Edit family", "Pairs", *(f"`{k}`" for k in keys)], rows)
 
 
@@ -312,10 +340,11 @@ def read_config(model_dir) -> dict:
 
 def parameter_count(model_dir) -> int:
     """Parameters in the folder's safetensors files, read from their JSON headers."""
+    from .publish import read_safetensors_header
+
     total = 0
     for weights in sorted(Path(model_dir).glob("*.safetensors")):
-        with open(weights, "rb") as file:
-            header = json.loads(file.read(int.from_bytes(file.read(8), "little")))
+        header = read_safetensors_header(weights)
         total += sum(math.prod(t["shape"]) for k, t in header.items() if k != "__metadata__")
     return total
 
@@ -355,17 +384,52 @@ def model_facts(config: dict, model_dir) -> dict:
     }
 
 
+def existing_card_facts(card_path) -> dict:
+    """`license`, `base_model` and `origin` (the origin line `editreward convert` writes) of the card at `card_path`,
+    those it states; empty when there is no card. A regenerated card keeps them unless they are passed anew."""
+    from huggingface_hub import ModelCard
+
+    if not Path(card_path).is_file():
+        return {}
+    try:
+        card = ModelCard.load(card_path)
+    except Exception as error:  # a front matter that does not parse: huggingface_hub raises several kinds
+        warnings.warn(f"{card_path} does not parse ({error}); its licence and base model are not kept.", stacklevel=2)
+        return {}
+    origin = re.search(r"^- \*\*Origin:\*\* (.+?)(?=\n- \*\*|\n\n|\Z)", card.text, re.M | re.S)
+    facts = {"license": card.data.license, "base_model": card.data.base_model, "origin": origin and origin[1]}
+    return {key: " ".join(value.split()) if key == "origin" else value for key, value in facts.items() if value}
+
+
+def warn_if_results_of_another_model(results: dict, model_dir):
+    """results.json records the evaluated model (runner: its resolved path); warn when it is not this folder."""
+    evaluated = results.get("model")
+    if not isinstance(evaluated, str) or _is_hub_id(evaluated):
+        return
+    here = Path(model_dir).resolve()
+    other = Path(evaluated).resolve() != here if Path(evaluated).exists() else Path(evaluated).name != here.name
+    if other:
+        warnings.warn(
+            f"the results name model {evaluated!r}, not {str(here)!r}: the card would show another model's numbers; "
+            "evaluate this folder (editreward evaluate --model DIR) or pass its own results.json.",
+            stacklevel=3,
+        )
+
+
 def render_model_card(model_dir, results=None, *, model_name=None, base_model=None, license="apache-2.0",
-                      datasets=None, training=None):  # fmt: skip
+                      datasets=None, training=None, origin=None):  # fmt: skip
     """The model card of a saved EditReward folder, with evaluation results from `results` (path or dict).
 
     `training` describes the training run: `data` (a paragraph), `datasets` (Hub ids) and any recipe settings
-    (loss, steps, learning rate, ...), each shown as one row. Returns a `huggingface_hub.ModelCard`; `.save(path)`.
+    (loss, steps, learning rate, ...), each shown as one row. `origin`: where the weights come from (markdown).
+    Warns when `results` names another model. Returns a `huggingface_hub.ModelCard`; `.save(path)`.
     """
     from huggingface_hub import ModelCard, ModelCardData
 
     config = read_config(model_dir)
     results = load_results(results) if results is not None else None
+    if results is not None:
+        warn_if_results_of_another_model(results, model_dir)
     model_name = model_name or Path(model_dir).resolve().name
     datasets = datasets or (training or {}).get("datasets")
     backbone_tag = config.get("vlm_config", {}).get("model_type")
@@ -379,7 +443,7 @@ def render_model_card(model_dir, results=None, *, model_name=None, base_model=No
     return ModelCard.from_template(
         card_data, template_path=str(TEMPLATES / "model_card.md"), **facts,
         model_name=model_name, model_id=model_name if "/" in model_name else f"<org>/{model_name}",
-        base_model_id=base_model, paper_url=PAPER_URL, pipeline_tag=PIPELINE_TAG,
+        base_model_id=base_model, origin=origin, paper_url=PAPER_URL, pipeline_tag=PIPELINE_TAG,
         scores_text=scores_explanation(facts["fusion"], facts["dimensions"]),
         evaluation_text=evaluation_markdown(results), published_results=PUBLISHED_RESULTS,
         training_data=data_text, training_recipe=recipe_text, citation=EDITREWARD_BIBTEX,
@@ -420,21 +484,43 @@ def render_metric_card() -> str:
     )
 
 
-def write_metric_card(path=None) -> Path:
-    """Regenerate the metric's README.md (or write the card to `path`)."""
-    path = Path(path or METRIC_README)
-    path.write_text(render_metric_card(), encoding="utf-8")
-    return path
+# The Space's gradio app (evaluate's widget convention) and its requirements. The app loads the script beside it, so
+# the Space works under any <org>/<name> (a bare name would look for evaluate-metric/editreward_accuracy).
+METRIC_APP = """\
+import os
+
+import evaluate
+from evaluate.utils import launch_gradio_widget
+
+module = evaluate.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "editreward_accuracy.py"))
+launch_gradio_widget(module)
+"""
+METRIC_REQUIREMENTS = "evaluate>=0.4.6,<0.5\ndatasets>=5.2,<6\nnumpy>=1.26\n"  # the `evaluate` extra of setup.cfg
+
+
+def metric_space_files() -> dict[str, str]:
+    """{file name: content} of the generated files of the metric's Space: its card, app.py and requirements.txt."""
+    return {"README.md": render_metric_card(), "app.py": METRIC_APP, "requirements.txt": METRIC_REQUIREMENTS}
+
+
+def write_metric_card(folder=None) -> list[Path]:
+    """Regenerate the metric Space's generated files in its folder (or in `folder`); returns their paths."""
+    paths = []
+    for name, text in metric_space_files().items():
+        paths.append(Path(folder or METRIC_DIR) / name)
+        paths[-1].write_text(text, encoding="utf-8")
+    return paths
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Generate the editreward_accuracy metric's card.")
-    parser.add_argument("--write-metric-card", action="store_true", help=f"write {METRIC_README}")
+    parser.add_argument("--write-metric-card", action="store_true",
+                        help=f"write the metric Space's README.md, app.py and requirements.txt in {METRIC_DIR}")
     args = parser.parse_args(argv)
     if not args.write_metric_card:
         parser.print_help()
         return 0
-    print(f"Wrote {write_metric_card()}")
+    print("Wrote " + ", ".join(map(str, write_metric_card())))
     return 0
 
 

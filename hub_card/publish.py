@@ -6,8 +6,12 @@ from pathlib import Path
 
 TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json")
 CHAT_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json")
-IGNORE_PATTERNS = ["*__pycache__*", "*.pyc"]  # on top of huggingface_hub's own (.git/, .cache/huggingface/)
+# What a Trainer's output_dir holds besides the model: resume state and the evaluation runner's score caches.
+TRAINER_LEFTOVERS = ["checkpoint-*/", "*optimizer.pt", "*scheduler.pt", "*rng_state*.pth", "*training_args.bin",
+                     "*trainer_state.json", "*scores-*.jsonl"]  # fmt: skip
+IGNORE_PATTERNS = ["*__pycache__*", "*.pyc", *TRAINER_LEFTOVERS]  # on top of huggingface_hub's (.git/, .cache/)
 DEFAULT_COMMIT_MESSAGE = "Upload EditReward model"
+CARD_TAG = "editreward"  # the tag `editreward card` writes
 
 
 def _read_json(path: Path, problems: list[str]) -> dict | None:
@@ -21,15 +25,60 @@ def _read_json(path: Path, problems: list[str]) -> dict | None:
         return None
 
 
+def read_safetensors_header(path) -> dict:
+    """The JSON header of a safetensors file, checked to describe the whole file; no tensor data is read."""
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as file:
+        length = int.from_bytes(file.read(8), "little") if size >= 8 else -1
+        try:
+            header = json.loads(file.read(length)) if 2 <= length <= size - 8 else None
+            end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):  # not JSON, or not a tensor table
+            header = None
+    if header is None:
+        raise ValueError(f"{path.name} is not a safetensors file (its {size}-byte header cannot be read)")
+    if 8 + length + end != size:
+        raise ValueError(f"{path.name} is truncated or padded: its header describes {8 + length + end} bytes, the "
+                         f"file holds {size}")  # fmt: skip
+    return header
+
+
 def _weight_problems(folder: Path) -> list[str]:
-    if (folder / "model.safetensors").is_file():
-        return []
+    shards = ["model.safetensors"]
     index = folder / "model.safetensors.index.json"
-    if not index.is_file():
-        return ["no weights: model.safetensors (or model.safetensors.index.json and its shards) is missing"]
-    shards = sorted(set(json.loads(index.read_text(encoding="utf-8")).get("weight_map", {}).values()))
-    missing = [shard for shard in shards if not (folder / shard).is_file()]
-    return [f"weight shard {shard} (named in {index.name}) is missing" for shard in missing]
+    if not (folder / "model.safetensors").is_file():
+        if not index.is_file():
+            return ["no weights: model.safetensors (or model.safetensors.index.json and its shards) is missing"]
+        shards = sorted(set(json.loads(index.read_text(encoding="utf-8")).get("weight_map", {}).values()))
+    problems = []
+    for shard in shards:
+        if not (folder / shard).is_file():
+            problems.append(f"weight shard {shard} (named in {index.name}) is missing")
+            continue
+        try:
+            read_safetensors_header(folder / shard)
+        except ValueError as error:
+            problems.append(f"{error}: save the model again with save_pretrained")
+    return problems
+
+
+def _card_problems(folder: Path) -> list[str]:
+    """README.md must be an editreward model card whose front matter parses (TRL's trainer writes its own)."""
+    from huggingface_hub import ModelCard
+
+    fix = "write it with `editreward card --model DIR`"
+    if not (folder / "README.md").is_file():
+        return [f"README.md (the model card) is missing: {fix}"]
+    try:
+        tags = ModelCard.load(folder / "README.md").data.tags or []
+    except Exception as error:  # huggingface_hub raises several kinds for a front matter that does not parse
+        reason = " ".join(f"{type(error).__name__}: {error}".split())
+        return [f"README.md does not parse as a model card ({reason}): {fix}"]
+    if CARD_TAG not in tags:
+        return [f"README.md is not an editreward model card (no {CARD_TAG!r} tag; a Trainer writes a generic one): "
+                f"{fix}"]  # fmt: skip
+    return []
 
 
 def _has_chat_template(folder: Path, processor_config: dict) -> bool:
@@ -88,27 +137,39 @@ def check_model_folder(path) -> list[str]:
     if not _has_chat_template(folder, processor_config):
         problems.append("no chat template: chat_template.jinja is missing")
     problems += _code_problems(folder, _auto_map_modules(config) + _auto_map_modules(processor_config))
-    if not (folder / "README.md").is_file():
-        problems.append("README.md (the model card) is missing: write it with `editreward card --model DIR`")
-    return problems
+    return problems + _card_problems(folder)
+
+
+def _folder_files(path, ignore_patterns=None) -> list[tuple[str, int]]:
+    from huggingface_hub.utils import filter_repo_objects
+
+    folder = Path(path)
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    kept = filter_repo_objects(files, ignore_patterns=ignore_patterns)
+    return [(name, (folder / name).stat().st_size) for name in kept]
 
 
 def files_to_upload(path) -> list[tuple[str, int]]:
     """(path in the repo, bytes) of each file `upload_folder` would send, with the same ignore rules."""
-    from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, filter_repo_objects
+    from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS
 
-    folder = Path(path)
-    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    kept = filter_repo_objects(files, ignore_patterns=IGNORE_PATTERNS + DEFAULT_IGNORE_PATTERNS)
-    return [(name, (folder / name).stat().st_size) for name in kept]
+    return _folder_files(path, IGNORE_PATTERNS + DEFAULT_IGNORE_PATTERNS)
+
+
+def trainer_leftovers(path) -> list[str]:
+    """The folder's files that stay behind as trainer leftovers (checkpoint-*/, optimizer state, score caches...)."""
+    kept = {name for name, _ in _folder_files(path, TRAINER_LEFTOVERS)}
+    return [name for name, _ in _folder_files(path) if name not in kept]
 
 
 def push_model_folder(path, repo_id: str, *, dry_run=False, private=False, token=None,
                       commit_message=DEFAULT_COMMIT_MESSAGE):  # fmt: skip
     """Upload a complete model folder to the Hub model repo `repo_id`, creating the repo if needed.
 
-    Refuses a folder `check_model_folder` finds problems in. With `dry_run` nothing touches the network: returns the
-    (path, bytes) of each file that would go up. Otherwise returns `upload_folder`'s `CommitInfo`.
+    Refuses a folder `check_model_folder` finds problems in, before any network call; trainer leftovers
+    (`TRAINER_LEFTOVERS`) stay behind. With `dry_run` nothing touches the network: returns the (path, bytes) of each
+    file that would go up. Otherwise returns `upload_folder`'s `CommitInfo`; a repo this call created is deleted
+    again when the upload fails, so no empty repo is left.
     """
     from huggingface_hub import HfApi
     from huggingface_hub.utils import validate_repo_id
@@ -120,10 +181,16 @@ def push_model_folder(path, repo_id: str, *, dry_run=False, private=False, token
     if dry_run:
         return files_to_upload(path)
     api = HfApi(token=token)
+    created = not api.repo_exists(repo_id)
     api.create_repo(repo_id, exist_ok=True, private=private)
-    return api.upload_folder(
-        repo_id=repo_id, folder_path=str(path), commit_message=commit_message, ignore_patterns=IGNORE_PATTERNS
-    )
+    try:
+        return api.upload_folder(
+            repo_id=repo_id, folder_path=str(path), commit_message=commit_message, ignore_patterns=IGNORE_PATTERNS
+        )
+    except Exception:
+        if created:
+            api.delete_repo(repo_id)
+        raise
 
 
 def format_file_list(files: list[tuple[str, int]]) -> str:

@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -413,6 +414,20 @@ def test_scores_and_results_of_another_model_are_never_mixed(scorer, genai_run, 
     (out / "results.json").unlink()
     with pytest.raises(ValueError, match=r"scores-genai-bench.jsonl holds scores of .*pass another --output-dir"):
         runner.run_benchmark("other/model", "genai-bench", str(genai_dir), **kwargs)
+
+
+def test_a_model_retrained_in_the_same_folder_is_not_served_old_scores(saved_model_dir, make_model, scorer,
+                                                                       genai_dir, tmp_path):  # fmt: skip
+    model, out = shutil.copytree(saved_model_dir, tmp_path / "model"), tmp_path / "eval"
+    kwargs = {"output_dir": out, "split": "test_v1", "scorer": scorer, "progress": False}
+    runner.run_benchmark(model, "genai-bench", str(genai_dir), **kwargs)
+    assert runner.run_benchmark(model, "genai-bench", str(genai_dir), **kwargs)  # unchanged: the cache is reused
+    make_model(seed=7).save_pretrained(model)  # retrained: same config, new weights
+    cache = out / "scores-genai-bench.jsonl"
+    with pytest.raises(ValueError, match=rf"changed: model_fingerprint\): .*delete {re.escape(str(cache))} to score"):
+        runner.run_benchmark(model, "genai-bench", str(genai_dir), **kwargs)
+    with pytest.raises(ValueError, match=r"changed: model_fingerprint, dtype\)"):
+        runner.run_benchmark(model, "genai-bench", str(genai_dir), dtype="bfloat16", **kwargs)
 
 
 def test_missing_image_files_name_the_row_and_column(saved_model_dir, scorer, official_json, tmp_path):

@@ -156,8 +156,17 @@ def test_mixed_layouts_and_a_vocabulary_without_the_reward_token_are_refused(rel
     official["model.norm.weight"] = official["model.language_model.norm.weight"]  # legacy name of the same tensor
     with pytest.raises(CheckpointMismatchError, match=r"model.language_model.norm.weight and model.norm.weight"):
         plan_conversion(official, _target_shapes(converted), released.reward_token_id)
-    with pytest.raises(CheckpointMismatchError, match=r"151666 rows, so no row for <\|Reward\|> \(id 151666\)"):
+    with pytest.raises(CheckpointMismatchError, match=r"151666 rows, so the trained <\|Reward\|> row is 151665, but "
+                       r"the base tokenizer gives <\|Reward\|> id 151666 \(a base whose tokenizer differs"):
         plan_conversion(_official_shapes(released), _target_shapes(converted), released.reward_token_id + 1)
+
+
+@pytest.mark.parametrize("reward_token_id", [151664, 0])  # rows that exist but were never trained as <|Reward|>
+def test_a_reward_token_id_that_is_not_the_last_row_is_refused(released, converted, reward_token_id):
+    official = _official_shapes(released)
+    with pytest.raises(CheckpointMismatchError, match=rf"trained <\|Reward\|> row is 151665, but the base tokenizer "
+                       rf"gives <\|Reward\|> id {reward_token_id} .*--base the model this checkpoint was fine-tuned"):
+        plan_conversion(official, _target_shapes(converted), reward_token_id)
 
 
 def test_a_bad_checkpoint_fails_before_anything_is_written(released, tmp_path):

@@ -16,7 +16,7 @@ from editreward.hub_card import model_card as cards
 from editreward.hub_card.publish import IGNORE_PATTERNS
 
 RESULTS = {
-    "model": "outputs/quickstart/model",
+    "model": "outputs/tiny-editreward",  # the name of model_folder
     "benchmarks": {
         "GenAI-Bench": {
             "dataset": "TIGER-Lab/GenAI-Bench", "config": "image_edition", "revision": "0123456789abcdef",
@@ -93,6 +93,28 @@ def test_evaluation_tables_show_benchmarks_and_families(model_folder, results_fi
     assert "concordant" not in text
 
 
+GROUP_RESULTS = {"benchmarks": {"EditReward-Bench": {
+    "dataset": "TIGER-Lab/EditReward-Bench", "num_groups": 3,
+    "metrics": {"accuracy": 0.5, "pairwise_accuracy": 0.75, "epsilon": 0.1, "accuracy_k2": 1.0, "num_groups": 3,
+                "num_comparisons": 8},
+}}}  # fmt: skip
+
+
+def test_group_accuracy_is_labelled_as_strict_group_accuracy(model_folder):
+    results = {**RESULTS, "benchmarks": {**RESULTS["benchmarks"], **GROUP_RESULTS["benchmarks"]}}
+    card = render_model_card(model_folder, results)
+    names = {(r.dataset_name, r.metric_type): r.metric_name for r in card.data.eval_results}
+    assert names["EditReward-Bench", "accuracy"] == "Group accuracy (strict, all K)"
+    assert names["EditReward-Bench", "accuracy_k2"] == "Group accuracy (strict, K=2)"
+    assert names["GenAI-Bench", "accuracy"] == "Accuracy (tie-calibrated)"
+    text = str(card)
+    group_table = text[text.index("**Group benchmarks: strict group accuracy**") :]
+    assert "| Benchmark | Dataset | Split | Groups | `accuracy` | `pairwise_accuracy` | `epsilon` | `accuracy_k2` |" \
+        in group_table and "| test_v1 | 919 | 0.6397 |" not in group_table
+    assert "| --- | 3 | 0.5000 | 0.7500 | 0.1000 | 1.0000 |" in group_table.replace("| – | 3", "| --- | 3")
+    assert "For group benchmarks (EditReward-Bench) `accuracy` is the strict group accuracy" in text
+
+
 def test_scores_section_states_the_configured_fusion(model_folder):
     config = json.loads((model_folder / "config.json").read_text())
     (model_folder / "config.json").write_text(json.dumps({**config, "fusion": "min"}))
@@ -156,12 +178,26 @@ def test_minimal_results_need_only_metrics(model_folder):
     assert "| held-out | – | – | – | 0.5000 |" in str(card)
 
 
-def test_committed_metric_card_is_generated():
-    committed = cards.METRIC_README.read_text(encoding="utf-8")
-    assert committed == render_metric_card(), (
-        f"{cards.METRIC_README} differs from the generated metric card; regenerate it with "
-        f"`{cards.REGENERATE_METRIC_CARD}` (edit hub_card/templates/metric_card.md, not the README)."
+@pytest.mark.parametrize("name", ["README.md", "app.py", "requirements.txt"])
+def test_committed_metric_space_files_are_generated(name):
+    committed = (cards.METRIC_README.parent / name).read_text(encoding="utf-8")
+    assert committed == cards.metric_space_files()[name], (
+        f"{name} of the metric Space differs from the generated one; regenerate it with "
+        f"`{cards.REGENERATE_METRIC_CARD}` (edit hub_card/templates/metric_card.md or hub_card/model_card.py)."
     )
+
+
+def test_metric_space_app_loads_the_script_beside_it(monkeypatch):
+    import runpy
+
+    import evaluate.utils
+
+    launched = []
+    monkeypatch.setattr(evaluate.utils, "launch_gradio_widget", launched.append)  # gradio itself is not installed
+    card = ModelCard.load(cards.METRIC_README)
+    runpy.run_path(str(cards.METRIC_README.parent / card.data.app_file))
+    assert card.data.sdk == "gradio" and [type(module).__name__ for module in launched] == ["EditrewardAccuracy"]
+    assert launched[0].compute(predictions=[[1.0, 0.0]], references=["A>B"], bootstrap_samples=0)["accuracy"] == 1.0
 
 
 def test_metric_card_shares_the_model_cards_snippets(model_folder):
@@ -223,9 +259,63 @@ def hub_calls(monkeypatch):
         calls.append(("upload_folder", self.token, kwargs))
         return SimpleNamespace(commit_url=f"https://huggingface.co/{kwargs['repo_id']}/commit/0abc")
 
+    def repo_exists(self, repo_id, **kwargs):
+        calls.append(("repo_exists", self.token, repo_id))
+        return False
+
+    def delete_repo(self, repo_id, **kwargs):
+        calls.append(("delete_repo", self.token, repo_id))
+
     monkeypatch.setattr(HfApi, "create_repo", create_repo)
     monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+    monkeypatch.setattr(HfApi, "repo_exists", repo_exists)
+    monkeypatch.setattr(HfApi, "delete_repo", delete_repo)
     return calls
+
+
+@pytest.mark.parametrize(
+    "damage, problem",
+    [
+        (lambda f: (f / "model.safetensors").write_bytes(b"x"), "model.safetensors is not a safetensors file"),
+        (lambda f: (f / "model.safetensors").write_bytes((f / "model.safetensors").read_bytes()[:-4]),
+         "model.safetensors is truncated or padded"),
+        (lambda f: (f / "README.md").write_text("---\nlicense: [apache-2.0\n---\n# card\n"),
+         "README.md does not parse as a model card (ParserError"),
+        (lambda f: (f / "README.md").write_text("---\ntags: [trl, reward-trainer]\n---\n# Model Card for model\n"),
+         "README.md is not an editreward model card (no 'editreward' tag"),
+    ],
+)  # fmt: skip
+def test_push_checks_weights_and_card_before_any_network_call(complete_folder, hub_calls, damage, problem):
+    damage(complete_folder)
+    assert any(p.startswith(problem) for p in check_model_folder(complete_folder)), check_model_folder(complete_folder)
+    for dry_run in (True, False):
+        with pytest.raises(ValueError, match=re.escape(problem)):
+            push_model_folder(complete_folder, "my-org/EditReward-tiny", dry_run=dry_run)
+    assert hub_calls == []
+
+
+def test_trainer_leftovers_are_left_out_and_named(complete_folder, hub_calls, capsys):
+    leftovers = ["checkpoint-500/optimizer.pt", "checkpoint-500/model.safetensors", "optimizer.pt", "scheduler.pt",
+                 "rng_state_0.pth", "training_args.bin", "trainer_state.json", "scores-genai-bench.jsonl"]  # fmt: skip
+    for name in leftovers:
+        (complete_folder / name).parent.mkdir(exist_ok=True)
+        (complete_folder / name).write_bytes(b"x")
+    files = dict(push_model_folder(complete_folder, "my-org/EditReward-tiny", dry_run=True))
+    assert not set(files) & set(leftovers) and "model.safetensors" in files
+    args = _parse(["push", "--model", str(complete_folder), "--repo-id", "my-org/EditReward-tiny", "--dry-run"])
+    assert args.handler(args) == 0
+    out = capsys.readouterr().out
+    assert "Left out 8 trainer leftovers (not part of the model): checkpoint-500/model.safetensors" in out
+
+
+def test_a_repo_created_for_a_failed_upload_is_deleted(complete_folder, hub_calls, monkeypatch):
+    def rejected(self, **kwargs):
+        raise RuntimeError("the Hub rejected the card metadata")
+
+    monkeypatch.setattr(HfApi, "upload_folder", rejected)
+    with pytest.raises(RuntimeError, match="rejected"):
+        push_model_folder(complete_folder, "my-org/EditReward-tiny")
+    assert [call[0] for call in hub_calls] == ["repo_exists", "create_repo", "delete_repo"]
 
 
 def test_dry_run_lists_files_and_sizes_without_network(complete_folder, hub_calls):
@@ -251,6 +341,7 @@ def test_push_creates_the_repo_and_uploads_the_folder(complete_folder, hub_calls
     commit = push_model_folder(complete_folder, "my-org/EditReward-tiny", private=True, token="hf_x")
     assert commit.commit_url == "https://huggingface.co/my-org/EditReward-tiny/commit/0abc"
     assert hub_calls == [
+        ("repo_exists", "hf_x", "my-org/EditReward-tiny"),
         ("create_repo", "hf_x", "my-org/EditReward-tiny", {"exist_ok": True, "private": True}),
         ("upload_folder", "hf_x", {"repo_id": "my-org/EditReward-tiny", "folder_path": str(complete_folder),
                                    "commit_message": "Upload EditReward model", "ignore_patterns": IGNORE_PATTERNS}),
@@ -277,6 +368,26 @@ def test_cli_card_writes_the_readme(model_folder, results_file, tmp_path, capsys
     assert "Synthetic pairs." in card.text and "3 evaluation results" in capsys.readouterr().out
 
 
+def test_cli_card_keeps_a_converted_cards_licence_base_and_origin(model_folder, results_file, capsys):
+    (model_folder / "README.md").write_text(
+        "---\nlicense: mit\nbase_model: Qwen/Qwen2.5-VL-7B-Instruct\nlibrary_name: transformers\n---\n\n# Converted\n\n"
+        "- **Origin:** [`TIGER-Lab/EditReward-Qwen2.5-VL-7B`]"
+        "(https://huggingface.co/TIGER-Lab/EditReward-Qwen2.5-VL-7B), the\n"
+        "  released raw state dict, converted with `editreward convert`.\n- **Base model:** x\n"
+    )  # fmt: skip
+    results_file.write_text(json.dumps({**RESULTS, "model": "outputs/quickstart/model"}))
+    args = _parse(["card", "--model", str(model_folder), "--results", str(results_file)])
+    with pytest.warns(UserWarning, match=r"the results name model 'outputs/quickstart/model', not .*tiny-editreward"):
+        assert args.handler(args) == 0
+    card = ModelCard.load(model_folder / "README.md")
+    assert (card.data.license, card.data.base_model) == ("mit", "Qwen/Qwen2.5-VL-7B-Instruct")
+    assert "- **Origin:** [`TIGER-Lab/EditReward-Qwen2.5-VL-7B`](https://huggingface.co/TIGER-Lab/EditReward-Qwen2.5-" \
+        "VL-7B), the released raw state dict, converted with `editreward convert`." in card.text
+    args = _parse(["card", "--model", str(model_folder), "--license", "apache-2.0"])
+    assert args.handler(args) == 0
+    assert ModelCard.load(model_folder / "README.md").data.license == "apache-2.0"  # the command line wins
+
+
 def test_cli_push_dry_run_and_upload(complete_folder, hub_calls, capsys):
     args = _parse(["push", "--model", str(complete_folder), "--repo-id", "my-org/EditReward-tiny", "--dry-run"])
     assert args.handler(args) == 0
@@ -285,6 +396,7 @@ def test_cli_push_dry_run_and_upload(complete_folder, hub_calls, capsys):
     assert hub_calls == []
     args = _parse(["push", "--model", str(complete_folder), "--repo-id", "my-org/EditReward-tiny", "--private"])
     assert args.handler(args) == 0
-    assert [(c[0], c[2] if c[0] == "create_repo" else c[2]["repo_id"]) for c in hub_calls] == [
-        ("create_repo", "my-org/EditReward-tiny"), ("upload_folder", "my-org/EditReward-tiny")]
-    assert hub_calls[0][3]["private"] is True and "my-org/EditReward-tiny/commit/0abc" in capsys.readouterr().out
+    assert [(c[0], c[2] if c[0] != "upload_folder" else c[2]["repo_id"]) for c in hub_calls] == [
+        ("repo_exists", "my-org/EditReward-tiny"), ("create_repo", "my-org/EditReward-tiny"),
+        ("upload_folder", "my-org/EditReward-tiny")]
+    assert hub_calls[1][3]["private"] is True and "my-org/EditReward-tiny/commit/0abc" in capsys.readouterr().out

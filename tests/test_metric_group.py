@@ -69,19 +69,40 @@ def test_human_tie_in_a_pair_counts_only_within_threshold(group_metric):
         eps: group_metric.compute(predictions=predictions, references=references, tie_threshold=eps)["accuracy"]
         for eps in (0.1, 0.125, 0.25)
     }
-    assert accuracy == {0.1: 0.5, 0.125: 1.0, 0.25: 0.5}
+    assert accuracy == {0.1: 0.5, 0.125: 1.0, 0.25: 1.0}  # a strict preference needs only the right sign
     calibrated = group_metric.compute(predictions=predictions, references=references)
     assert (calibrated["accuracy"], calibrated["epsilon"]) == (1.0, 0.125)
 
 
-def test_epsilon_is_calibrated_on_all_comparisons(group_metric):
-    predictions = [[0.5, 0.4375], [1.0, 0.25, 0.125], [0.25, 0.3125]]
-    references = ["A=B", "A>B=C", "B>A"]
-    margins, human = np.array([0.0625, 0.75, 0.875, 0.125, -0.0625]), np.array([0, 1, 1, 0, -1])
+def test_epsilon_is_calibrated_on_the_pairs_only(group_metric):
+    predictions = [[0.5, 0.25], [1.0, 0.0], [0.5, 0.375, 0.25]]
+    references = ["A=B", "A>B", "A>B>C"]
     results = group_metric.compute(predictions=predictions, references=references)
-    assert results["epsilon"] == script.tie_calibrated_sweep(margins, human)[1] == 0.125
-    assert results["pairwise_accuracy"] == 0.8
-    assert results["accuracy"] == pytest.approx(2 / 3)  # the B>A group has |m| = 0.0625 <= eps*: a predicted tie
+    # Pooled with the K=3 margins (0.125, 0.25, 0.125) the sweep would predict no ties and fail the A=B pair.
+    assert results["epsilon"] == script.tie_calibrated_sweep(np.array([0.25, 1.0]), np.array([0, 1]))[1] == 0.25
+    assert (results["accuracy"], results["pairwise_accuracy"]) == (1.0, 1.0)
+
+
+def test_ordered_groups_count_even_with_margins_below_epsilon(group_metric):
+    # The reviewer's case: eps* = 0.2 from the K=2 ties; the K=3 group is ordered right with margins of 0.2.
+    results = group_metric.compute(
+        predictions=[[0.5, 0.3], [0.1, -0.1], [2.0, 1.0], [1.0, 0.8, 0.6]], references=["A=B", "A=B", "A>B", "A>B>C"]
+    )
+    assert results["epsilon"] == pytest.approx(0.2)
+    assert (results["accuracy_k2"], results["accuracy_k3"], results["accuracy"]) == (1.0, 1.0, 1.0)
+
+
+def test_a_zero_margin_on_a_strict_preference_is_wrong(group_metric):
+    results = group_metric.compute(predictions=[[1.0, 0.5], [0.5, 0.5, 0.0]], references=["A=B", "A>B>C"])
+    assert results["epsilon"] == 0.5
+    assert (results["accuracy_k3"], results["correct_comparisons"]) == (0.0, 3)
+
+
+def test_without_pairs_no_tie_is_predicted(group_metric):
+    predictions, references = [[1.0, 1.0, 0.5]], ["A=B>C"]
+    results = group_metric.compute(predictions=predictions, references=references)
+    assert (results["epsilon"], results["accuracy"]) == (-1.0, 0.0)
+    assert group_metric.compute(predictions=predictions, references=references, tie_threshold=0.0)["accuracy"] == 1.0
 
 
 def brute_force_group_accuracy(groups, rankings, eps):
@@ -95,9 +116,21 @@ def brute_force_group_accuracy(groups, rankings, eps):
             if human == 0:
                 all_right &= abs(margin) <= eps
             else:
-                all_right &= abs(margin) > eps and (margin > 0) == (human > 0)
+                all_right &= margin != 0 and (margin > 0) == (human > 0)
         correct_groups += all_right
     return correct_groups / len(groups)
+
+
+def brute_force_pair_epsilon(groups, rankings):
+    """The smallest eps with the best tie-calibrated accuracy over the K=2 groups (-1 when there are none)."""
+    pairs = [(s[0] - s[1], 0 if "=" in r else (1 if r.startswith("A") else -1)) for s, r in zip(groups, rankings)
+             if len(s) == 2]  # fmt: skip
+    best, best_eps = -1, -1.0
+    for eps in [-1.0] + sorted({abs(m) for m, _ in pairs}):
+        right = sum((abs(m) <= eps) if h == 0 else (abs(m) > eps and m * h > 0) for m, h in pairs)
+        if right > best:
+            best, best_eps = right, eps
+    return best_eps
 
 
 def random_groups(seed, num_groups=60):
@@ -121,6 +154,7 @@ def random_groups(seed, num_groups=60):
 def test_group_accuracy_matches_brute_force(group_metric, seed):
     groups, rankings = random_groups(seed)
     results = group_metric.compute(predictions=groups, references=rankings)
+    assert results["epsilon"] == brute_force_pair_epsilon(groups, rankings)
     assert results["accuracy"] == pytest.approx(brute_force_group_accuracy(groups, rankings, results["epsilon"]))
 
 
@@ -134,6 +168,7 @@ def test_group_accuracy_matches_brute_force(group_metric, seed):
         ([[1.0]], ["A"], r"predictions\[0\] has 1 scores; a group needs 2"),
         ([[1.0, 0.0], [0.3, float("nan")]], ["A>B", "B>A"], r"predictions\[1\]\[1\].*not finite"),
         ([[1.0, 0.0]], ["A>B", "B>A"], r"1 predictions but 2 references"),
+        ([0.9, 0.1], ["A>B", "B>A"], r"predictions\[0\] = 0.9 is not a list of scores"),
     ],
 )
 def test_bad_groups_name_the_problem(predictions, references, message):
@@ -174,3 +209,13 @@ def test_spearman_bad_average_and_scores_are_rejected(spearman_metric):
         spearman_metric.compute(predictions=[1.0, 2.0], references=[1, 2], groups=["a", "a"], average="median")
     with pytest.raises(ValueError, match=r"predictions\[1\].*not finite"):
         script.spearman_by_group([1.0, float("inf")], [1.0, 2.0], groups=["a", "a"])
+
+
+@pytest.mark.parametrize(
+    "groups, message",
+    [("abab", r"groups = 'abab' is not a list of names"), (None, r"groups = None is not a list"),
+     ([["a", "b"], ["a", "b"]], r"is not a list of names"), (["a", "a"], r"groups has 2 names for 4 rows")],
+)  # fmt: skip
+def test_spearman_groups_must_name_each_row(groups, message):
+    with pytest.raises(ValueError, match=message):
+        script.spearman_by_group([1.0, 2.0, 3.0, 4.0], [1, 2, 3, 4], groups=groups)

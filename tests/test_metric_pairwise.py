@@ -191,6 +191,34 @@ def test_bad_inputs_name_the_problem(predictions, references, kwargs, message):
         script.pairwise_accuracy(predictions, references, **kwargs)
 
 
+@pytest.mark.parametrize(
+    "references, message",
+    [
+        ([True, False], r"references\[0\] = True is a boolean.*pass 1 / -1 / 0 or one of \[.*'A=B'"),
+        ([1, True], r"references\[1\] = True is a boolean"),
+        (np.array([True, False]), r"references\[0\] = (np\.)?True_? is a boolean"),
+        ([1, float("nan")], r"references\[1\] = nan is missing \(1 in total\)"),
+        (np.array([1.0, np.nan]), r"references\[1\] = .*nan\)? is missing"),
+        ([1, None], r"references\[1\] = None is missing"),
+        (["A>B", None], r"references\[1\] = None is missing"),
+    ],
+)
+def test_boolean_and_missing_labels_are_refused_naming_the_first(references, message):
+    with pytest.raises(ValueError, match=message):
+        script.pairwise_accuracy([[1.0, 0.0], [0.0, 1.0]], references, bootstrap_samples=0)
+
+
+@pytest.mark.parametrize(
+    "references, message",
+    [([True, False], r"references\[0\] = True is a boolean"), ([1, None], r"references\[1\] = None is missing")],
+)
+def test_boolean_and_missing_labels_are_refused_through_evaluate(metric, references, message):
+    with pytest.raises(ValueError, match=message):  # evaluate would cast True/False to 1.0/0.0 (a tie)
+        metric.compute(predictions=[[1.0, 0.0], [0.0, 1.0]], references=references, bootstrap_samples=0)
+    with pytest.raises(ValueError, match=r"references\[0\] = False is a boolean"):
+        metric.add(prediction=[1.0, 0.0], reference=False)
+
+
 def test_options_of_another_config_are_rejected(metric):
     with pytest.raises(ValueError, match=r"'pairwise' config does not take \['average'\]"):
         metric.compute(predictions=[[1.0, 0.0]], references=["A>B"], average="fisher")

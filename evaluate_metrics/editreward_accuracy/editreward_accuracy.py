@@ -35,9 +35,9 @@ How well a reward model's scores agree with human judgements of instruction-guid
   pairs with equal |m| switch to "tie" together. Also reports the plain accuracy over human non-tie pairs, the counts,
   the accuracy at a fixed `tie_threshold` (fit eps on a dev split, apply it to test) and a bootstrap 95% interval.
 - "group" (EditReward-Bench): each example is a group of K candidates and a human ranking such as "A>C>B" or "A>B=C".
-  A group is correct only if all its C(K,2) comparisons are right under the pairwise rule: a human-tied comparison
-  is right when |m| <= eps*, a strict one when |m| > eps* and the sign of m agrees. eps* is calibrated by the
-  pairwise sweep over all comparisons of all groups (or given as `tie_threshold`).
+  A group is correct only if all its C(K,2) comparisons are right, as in the official evaluation: a human-tied
+  comparison is right when |m| <= eps*, a strict one when the sign of m agrees (m = 0 is wrong; no eps check).
+  eps* is calibrated by the pairwise sweep on the comparisons of the K=2 groups only (or given as `tie_threshold`).
 - "spearman" (ImagenHub): Spearman correlation between scores and human ratings within each editing model (`groups`),
   averaged over the models (plain mean or Fisher-z mean).
 """
@@ -70,11 +70,11 @@ Args (config "group"):
     references (`list` of `str`): the human ranking of each group over the letters A.. (K letters, each once), best
         first, with ">" between tiers and "=" inside a tier: "A>B", "B>A", "A=B", "C>A>B", "A>B=C" ("A=B=Good" and
         "A=B=Bad" read as "A=B").
-    tie_threshold (`float`, optional): eps* to use instead of calibrating it on these comparisons.
+    tie_threshold (`float`, optional): eps* to use instead of calibrating it on the K=2 groups.
 Returns:
     accuracy (`float`): correct groups / groups. accuracy_k<K> (`float`) for every K present (e.g. accuracy_k2).
-    pairwise_accuracy (`float`): correct comparisons / comparisons at eps*.
-    epsilon (`float`): eps* (-1.0 means no predicted ties).
+    pairwise_accuracy (`float`): correct comparisons / comparisons, under the group rule.
+    epsilon (`float`): eps* (-1.0 means no predicted ties, also what is reported when there is no K=2 group).
     num_groups, correct_groups, num_comparisons, correct_comparisons, num_groups_k<K>, correct_groups_k<K> (`int`).
 
 Args (config "spearman"):
@@ -107,13 +107,14 @@ Examples:
     >>> print(results["accuracy"], results["epsilon"], results["accuracy_at_threshold"])
     1.0 0.5 0.75
 
-    EditReward-Bench groups of 2 and 3 candidates:
+    EditReward-Bench groups of 2 and 3 candidates. eps* = 0.25 comes from the K=2 groups; the first K=3 group is
+    ordered right, so it counts although its B-C margin (0.1) is below eps*; the second puts C below A:
 
     >>> group_metric = evaluate.load("editreward_accuracy", "group")
-    >>> results = group_metric.compute(predictions=[[0.9, 0.1], [0.2, 0.8, 0.1], [1.0, 1.0]],
-    ...                                references=["A>B", "B>C>A", "A=B"])
-    >>> print(round(results["accuracy"], 4), results["accuracy_k2"], results["accuracy_k3"], results["epsilon"])
-    0.6667 1.0 0.0 0.0
+    >>> results = group_metric.compute(predictions=[[0.9, 0.1], [1.0, 0.75], [0.8, 0.2, 0.1], [0.2, 0.8, 0.1]],
+    ...                                references=["A>B", "A=B", "A>B>C", "B>C>A"])
+    >>> print(results["accuracy"], results["accuracy_k2"], results["accuracy_k3"], results["epsilon"])
+    0.75 1.0 0.5 0.25
 
     ImagenHub-style Spearman per editing model:
 
@@ -187,10 +188,35 @@ def pair_scores_to_margins(predictions):
     return scores[:, 0] - scores[:, 1]
 
 
+def is_bad_reference(value):
+    """A boolean, None or NaN: not a pairwise verdict."""
+    return value is None or isinstance(value, (bool, np.bool_)) or (isinstance(value, float) and np.isnan(value))
+
+
+def check_references(references, values):
+    """Refuse boolean and missing (None, NaN) verdicts, naming the first one."""
+    if values.dtype.kind in "US" or (values.dtype.kind in "iu" and isinstance(references, np.ndarray)):
+        return
+    if values.dtype.kind == "f" and isinstance(references, np.ndarray):
+        bad = np.flatnonzero(np.isnan(values))
+    else:  # a list (numpy turns [1, True] into ints), a boolean array or an object array
+        bad = [index for index, value in enumerate(references) if is_bad_reference(value)]
+    if len(bad):
+        index = int(bad[0])
+        value = references[index]
+        accepted = f"1 / -1 / 0 or one of {sorted(PAIRWISE_LABELS)}"
+        if isinstance(value, (bool, np.bool_)):
+            problem = f"is a boolean, which cannot say which edit won or whether it is a tie; pass {accepted}"
+        else:
+            problem = f"is missing ({len(bad)} in total); drop those pairs, or give each a verdict: {accepted}"
+        raise ValueError(f"references[{index}] = {value!r} {problem}.")
+
+
 def human_preferences(references):
     """Human verdicts (strings or numbers) -> int8 array of +1 (A wins), -1 (B wins), 0 (tie)."""
     values = np.asarray(references)
-    if values.dtype.kind in "biuf":
+    check_references(references, values)
+    if values.dtype.kind in "iuf":
         keys = np.where(values == 0, 0.0, values.astype(np.float64))  # -0.0 reads as 0
         lookup = {1.0: 1, -1.0: -1, 0.0: 0}
     else:
@@ -382,6 +408,11 @@ def group_comparisons(predictions, references):
     """Every within-group comparison (i < j): margins s_i - s_j, human +1/-1/0, group index; and the group sizes."""
     margins, human, group_index, sizes = [], [], [], []
     for index, (scores, ranking) in enumerate(zip(predictions, references)):
+        if np.ndim(scores) != 1:
+            raise ValueError(
+                f"predictions[{index}] = {scores!r} is not a list of scores; the 'group' config takes the K scores "
+                "of each group, e.g. [[0.9, 0.1], [0.2, 0.8, 0.1]]."
+            )
         if not 2 <= len(scores) <= len(LETTERS):
             raise ValueError(
                 f"predictions[{index}] has {len(scores)} scores; a group needs 2 to {len(LETTERS)} candidates "
@@ -398,14 +429,20 @@ def group_comparisons(predictions, references):
 
 
 def group_accuracy(predictions, references, tie_threshold=None):
-    """The "group" config on plain Python/numpy inputs (see the module docstring for the keys)."""
+    """The "group" config on plain Python/numpy inputs (see the module docstring for the keys).
+
+    The official EditReward-Bench rule: eps* is calibrated on the K=2 groups' comparisons (-1.0, no predicted
+    ties, when there are none); a human tie is right when |m| <= eps*, a strict preference when sign(m) agrees.
+    Human ties inside K>=3 rankings follow the same rule; the official script counts them always wrong.
+    """
     check_same_length(predictions, references)
     margins, human, group_index, sizes = group_comparisons(predictions, references)
-    if tie_threshold is None:
-        epsilon = tie_calibrated_sweep(margins, human)[1]
-    else:
+    if tie_threshold is not None:
         epsilon = check_threshold(tie_threshold)
-    correct = correct_at_threshold(margins, human, epsilon)
+    else:
+        in_pairs = sizes[group_index] == 2
+        epsilon = tie_calibrated_sweep(margins[in_pairs], human[in_pairs])[1] if in_pairs.any() else NO_TIES
+    correct = np.where(human == 0, np.abs(margins) <= epsilon, np.sign(margins) == human)
     group_correct = np.bincount(group_index, weights=(~correct).astype(np.float64), minlength=len(sizes)) == 0
     results = {
         "accuracy": float(np.mean(group_correct)),
@@ -449,8 +486,13 @@ def spearman_correlation(x, y):
 def spearman_by_group(predictions, references, groups, average="mean"):
     """The "spearman" config on plain Python/numpy inputs (see the module docstring for the keys)."""
     check_same_length(predictions, references)
-    if groups is None or len(groups) != len(predictions):
-        raise ValueError("groups must name the editing model of every row (same length as predictions).")
+    if isinstance(groups, (str, bytes)) or np.ndim(groups) != 1:
+        raise ValueError(
+            f"groups = {groups!r:.60} is not a list of names; pass the editing model of every row, e.g. "
+            "['model-a', 'model-a', 'model-b']."
+        )
+    if len(groups) != len(predictions):
+        raise ValueError(f"groups has {len(groups)} names for {len(predictions)} rows; name the model of every row.")
     if average not in ("mean", "fisher"):
         raise ValueError(f"average={average!r}; pass 'mean' or 'fisher'.")
     scores, ratings = check_finite(predictions, "predictions"), check_finite(references, "references")
@@ -511,6 +553,18 @@ class EditrewardAccuracy(evaluate.Metric):
             features=config_features(self._config()),
             reference_urls=["https://arxiv.org/abs/2509.26346", "https://arxiv.org/abs/2305.14324"],
         )
+
+    def add_batch(self, *, predictions=None, references=None, **kwargs):
+        """Add a batch; pairwise verdicts are checked first, because evaluate would cast booleans to floats."""
+        if self._config() == "pairwise" and references is not None:
+            check_references(references, np.asarray(references))
+        return super().add_batch(predictions=predictions, references=references, **kwargs)
+
+    def add(self, *, prediction=None, reference=None, **kwargs):
+        """Add one example; a pairwise verdict is checked first, as in `add_batch`."""
+        if self._config() == "pairwise" and reference is not None:
+            check_references([reference], np.asarray([reference]))
+        return super().add(prediction=prediction, reference=reference, **kwargs)
 
     def _compute(self, predictions, references, **kwargs):
         config = self._config()

@@ -121,10 +121,14 @@ def plan_conversion(source_shapes: dict, target_shapes: dict, reward_token_id: i
                 misshaped.append(f"{key}: checkpoint {tuple(shape)}, architecture {target_shapes[target]}")
     if EMBEDDING_KEY in plan and REWARD_TOKEN_KEY in target_shapes:
         rows = source_shapes[plan[EMBEDDING_KEY][0]][0]
-        if reward_token_id < rows:
+        if reward_token_id == rows - 1:  # the official code appended <|Reward|>, then resized to len(tokenizer)
             plan[REWARD_TOKEN_KEY] = (plan[EMBEDDING_KEY][0], reward_token_id)
         else:
-            misshaped.append(f"{plan[EMBEDDING_KEY][0]}: {rows} rows, so no row for <|Reward|> (id {reward_token_id})")
+            misshaped.append(
+                f"{plan[EMBEDDING_KEY][0]}: {rows} rows, so the trained <|Reward|> row is {rows - 1}, but the base "
+                f"tokenizer gives <|Reward|> id {reward_token_id} (a base whose tokenizer differs from the one this "
+                "checkpoint was trained with)"
+            )
     missing = [f"{key} (official {official_key(key, reward_token_id)})" for key in target_shapes if key not in plan]
     problems = [
         (f"unexpected (not part of an EditReward checkpoint): {', '.join(unexpected)}", unexpected),
