@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from editreward.modeling_editreward.gaussian import log_preference_probability
 from editreward.trainer.losses import (
     PAIRWISE_LOSSES,
     bradley_terry_loss,
@@ -159,6 +160,27 @@ def test_gaussian_nll_spread_helps_wrong_pairs_hurts_right_ones_and_leaves_even_
     assert (gaussian_nll_loss(*spread_pair(-2.0, SPREADS)).diff() < 0).all()
     assert (gaussian_nll_loss(*spread_pair(2.0, SPREADS)).diff() > 0).all()
     torch.testing.assert_close(gaussian_nll_loss(*spread_pair(0.0, SPREADS)), torch.full((60,), math.log(2.0)))
+
+
+def reference_preference_probability(d, s):
+    """P(A > B) = E[sigmoid(d + s e)] and its derivative in d, E[sigmoid'(d + s e)], on the dense grid."""
+    sigmoid = lambda z: np.exp(-np.logaddexp(0.0, -z))  # noqa: E731
+    return gaussian_expectation(sigmoid, d, s), gaussian_expectation(lambda z: sigmoid(z) * sigmoid(-z), d, s)
+
+
+def test_preference_probability_is_accurate_for_every_spread():
+    """2e-6 relative over d in [-5, 5] and s in [0.01, 100] (float32); 32 Gauss-Hermite nodes alone were 10% off."""
+    d, s = (t.ravel() for t in torch.meshgrid(torch.linspace(-5, 5, 11), torch.logspace(-2, 2, 13), indexing="ij"))
+    expected = torch.tensor([reference_preference_probability(di, si)[0] for di, si in zip(d.tolist(), s.tolist())])
+    torch.testing.assert_close(log_preference_probability(d, s).exp().double(), expected, rtol=2e-6, atol=0)
+
+
+def test_gaussian_nll_keeps_its_gradient_in_the_mean_at_a_wide_spread():
+    d = torch.tensor([-3.0, 3.0], requires_grad=True)
+    (-log_preference_probability(d, torch.full((2,), 50.0))).sum().backward()
+    p, dp = (torch.tensor(v) for v in zip(*(reference_preference_probability(di, 50.0) for di in (-3.0, 3.0))))
+    torch.testing.assert_close(d.grad.double(), -dp / p, rtol=1e-4, atol=0)
+    assert (d.grad < -0.01).all()
 
 
 def tie_in_both_orders(loss, d, s):

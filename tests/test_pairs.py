@@ -310,6 +310,27 @@ def test_disentangle_names_the_row_with_the_wrong_number_of_scores(pairs):
         disentangle_ties(loose, "by_dimension")
 
 
+def folder_bytes(folder):
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def test_disentangle_on_a_shuffled_saved_dataset_writes_no_image_again(pairs, tmp_path):
+    pairs.save_to_disk(tmp_path / "pairs")
+    shuffled = datasets.load_from_disk(tmp_path / "pairs").select([3, 0, 2, 1])  # an indices mapping over the table
+    before = folder_bytes(tmp_path / "pairs")
+    rows = disentangle_ties(shuffled, "by_dimension")
+    assert folder_bytes(tmp_path / "pairs") - before < 1000  # at most an indices file, 8 bytes a row
+    assert training_rows(rows) == training_rows(disentangle_ties(shuffled.flatten_indices(), "by_dimension"))
+
+
+def test_disentangle_on_a_selection_gives_the_selected_pairs_their_targets(pairs):
+    rows = disentangle_ties(pairs.select([2, 0]), "by_dimension")
+    assert training_rows(rows) == [
+        ("trade-off tie", "coffee", "rocket", 0.0, [1, -1], True),
+        ("clear win", "coffee", "chelsea", 1.0, [1, 0], False),
+    ]
+
+
 def test_converter_validation_and_tie_rule_never_decode_an_image(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("an image was decoded")
@@ -386,6 +407,26 @@ def test_validate_pairs_compares_paths_when_images_are_files(tmp_path):
     pairs = Dataset.from_dict(columns, features=PAIR_FEATURES)  # row 1: chosen and rejected are the same file
     with pytest.raises(ValueError, match=r"row 1, column 'rejected': same image as chosen"):
         validate_pairs(pairs)
+
+
+def test_validate_pairs_names_an_image_file_that_does_not_exist(tmp_path):
+    PHOTOS["coffee"].save(tmp_path / "coffee.png")
+    columns = pair_columns(2)
+    columns["rejected"] = [str(tmp_path / "coffee.png"), str(tmp_path / "missing.png")]
+    pairs = Dataset.from_dict(columns, features=PAIR_FEATURES)
+    with pytest.raises(ValueError, match=r"row 1, column 'rejected': image file not found\. Fix: correct the path "
+                                         r"'.*missing\.png', or drop the row"):
+        validate_pairs(pairs)
+
+
+def test_validate_pairs_can_require_scores_naming_the_row():
+    columns = pair_columns(3)
+    columns["rejected_scores"][1] = None
+    pairs = Dataset.from_dict(columns, features=PAIR_FEATURES)
+    assert validate_pairs(pairs) is pairs
+    with pytest.raises(ValueError, match=r"row 1, column 'rejected_scores': scores are unknown but required"):
+        validate_pairs(pairs, require_scores=True)
+    assert len(validate_pairs(pairs, on_error="skip", require_scores=True)) == 2
 
 
 def test_validate_pairs_skip_drops_bad_rows_with_one_counted_warning(caplog):

@@ -7,7 +7,9 @@ import datasets
 import pytest
 import torch
 from PIL import Image
+from safetensors import safe_open
 from transformers import AutoModel, AutoProcessor, TrainerCallback
+from trl import RewardConfig
 
 from editreward.trainer import EditRewardTrainer, EditRewardTrainingArguments, default_lora_config, pair_features
 from editreward.trainer.losses import pairwise_loss, pointwise_loss
@@ -127,6 +129,52 @@ def test_lora_trains_language_adapters_heads_and_reward_token_and_merges(short_m
     merged = AutoModel.from_pretrained(tmp_path / "merged", trust_remote_code=True, dtype=torch.float32).eval()
     with torch.no_grad():
         torch.testing.assert_close(merged(**inputs).mu, peft_mu, atol=1e-5, rtol=1e-4)
+        assert torch.equal(trainer.model(**inputs).mu, peft_mu)
+
+
+def adapter_tensors(folder):
+    with safe_open(folder / "adapter_model.safetensors", "pt") as adapter:
+        return list(adapter.keys())
+
+
+def test_saving_a_merged_model_keeps_the_trainers_adapters(short_model, short_processor, photos, tmp_path):
+    trainer = EditRewardTrainer(model=short_model, args=training_args(tmp_path, max_steps=1),
+                                train_dataset=instruction_pairs(photos, ["rocket"]), processing_class=short_processor,
+                                peft_config=default_lora_config(r=4))
+    trainer.train()
+    trainer.save_model(str(tmp_path / "before"))
+    trainer.save_merged_model(str(tmp_path / "merged"))
+    trainer.save_model(str(tmp_path / "after"))
+    assert any("lora_A" in key for key in adapter_tensors(tmp_path / "before"))
+    assert adapter_tensors(tmp_path / "after") == adapter_tensors(tmp_path / "before")
+    assert not any("lora" in key for key in AutoModel.from_pretrained(tmp_path / "merged").state_dict())
+
+
+def test_only_the_main_process_writes_the_merged_model(short_model, short_processor, photos, tmp_path, monkeypatch):
+    trainer = EditRewardTrainer(model=short_model, args=training_args(tmp_path, max_steps=1),
+                                train_dataset=instruction_pairs(photos, ["rocket"]), processing_class=short_processor,
+                                peft_config=default_lora_config(r=4))
+    monkeypatch.setattr(EditRewardTrainingArguments, "should_save", property(lambda self: False))  # another rank
+    trainer.save_merged_model(str(tmp_path / "merged"))
+    assert not (tmp_path / "merged").exists()
+
+
+def test_batch_metrics_make_one_collective_whatever_the_batch_holds(short_model, short_processor, photos, tmp_path):
+    trainer = EditRewardTrainer(model=short_model, args=training_args(tmp_path), processing_class=short_processor,
+                                train_dataset=instruction_pairs(photos, ["rocket"]))
+    collectives = []
+    for name in ("gather", "gather_for_metrics", "reduce"):
+        original = getattr(trainer.accelerator, name)
+        setattr(trainer.accelerator, name, lambda *a, _f=original, _n=name, **k: collectives.append(_n) or _f(*a, **k))
+    chosen, rejected, sigma = torch.tensor([1.0, 0.0, 2.0]), torch.tensor([0.0, 1.0, 0.0]), torch.ones(6)
+    only_ties = dict(overall=torch.tensor([1.0, 1.0, 0.0]), tie=torch.tensor([True, True, True]))
+    ranked = dict(overall=torch.tensor([1.0, 1.0, 1.0]), tie=torch.tensor([False, False, True]))
+    for batch in (only_ties, ranked):
+        collectives.clear()
+        trainer._log_batch_metrics(chosen, rejected, sigma, batch["overall"], batch["tie"])
+        assert len(collectives) == 1
+    metrics = trainer._metrics["train"]
+    assert metrics["pair_accuracy"] == [0.5] and metrics["mu_chosen"] == [1.0, 1.0] and metrics["sigma"] == [1.0, 1.0]
 
 
 def test_loss_is_the_configured_ranking_loss(short_model, short_processor, photos, tmp_path):
@@ -194,6 +242,52 @@ def test_bad_rows_are_named_or_skipped_with_a_count(short_model, short_processor
                                     train_dataset=data, processing_class=short_processor)
     assert len(trainer.train_dataset) == 3
     assert "skipped 1 of 4 rows" in caplog.text
+
+
+def test_pointwise_refuses_rows_without_scores_before_training(short_model, short_processor, photos, tmp_path):
+    rows = instruction_pairs(photos, ["coffee"]).to_list()
+    rows[1]["chosen_scores"] = None
+    data = datasets.Dataset.from_list(rows, features=pair_features())
+    with pytest.raises(ValueError, match=r"row 1, column 'chosen_scores': scores are unknown but required "
+                                         r"\(loss='pointwise'\)\. Fix: give them, or drop the row"):
+        EditRewardTrainer(model=short_model, args=training_args(tmp_path, loss="pointwise"), train_dataset=data,
+                          processing_class=short_processor)
+    trainer = EditRewardTrainer(model=short_model, train_dataset=data, processing_class=short_processor,
+                                args=training_args(tmp_path, loss="pointwise", invalid_rows="skip"))
+    assert len(trainer.train_dataset) == 1
+
+
+def test_a_missing_image_file_is_named_before_training(short_model, short_processor, photos, tmp_path):
+    photos["coffee"].save(tmp_path / "coffee.png")
+    rows = instruction_pairs(photos, ["coffee"]).to_list()
+    rows[0]["rejected"] = str(tmp_path / "gone.png")
+    data = datasets.Dataset.from_list(rows, features=pair_features())
+    with pytest.raises(ValueError, match=r"row 0, column 'rejected': image file not found"):
+        EditRewardTrainer(model=short_model, args=training_args(tmp_path), train_dataset=data,
+                          processing_class=short_processor)
+
+
+def test_streaming_datasets_and_plain_reward_configs_are_refused(short_model, short_processor, photos, tmp_path):
+    data = instruction_pairs(photos, ["coffee"])
+    with pytest.raises(TypeError, match="train dataset is an IterableDataset.*Fix: pass a map-style"):
+        EditRewardTrainer(model=short_model, args=training_args(tmp_path), processing_class=short_processor,
+                          train_dataset=data.to_iterable_dataset())
+    with pytest.raises(TypeError, match="args is a RewardConfig; EditRewardTrainer needs EditRewardTrainingArguments"):
+        EditRewardTrainer(model=short_model, args=RewardConfig(output_dir=str(tmp_path), bf16=False), train_dataset=data,
+                          processing_class=short_processor)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(monte_carlo_samples=0), r"monte_carlo_samples=0: the loss would be NaN\. Fix: use at least 1"),
+    (dict(quadrature_nodes=1), r"quadrature_nodes=1: one node or fewer ignores sigma\. Fix: use at least 2"),
+    (dict(loss="pointwise", per_dimension_supervision=True), r"per_dimension_supervision applies to the pairwise "
+                                                             r"losses only.*Fix: drop it, or set pointwise_ranking"),
+    (dict(max_length=16), r"max_length=16 is not supported by EditRewardTrainer.*Fix: leave it None"),
+    (dict(center_rewards_coefficient=0.01), r"center_rewards_coefficient=0.01 is not supported.*Fix: leave it None"),
+])
+def test_arguments_refuse_values_that_would_break_or_be_ignored(tmp_path, options, message):
+    with pytest.raises(ValueError, match=message):
+        training_args(tmp_path, **options)
 
 
 def test_arguments_reject_unknown_choices(tmp_path):

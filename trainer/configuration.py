@@ -8,14 +8,20 @@ from .losses import ESTIMATORS, PAIRWISE_LOSSES
 from .pairs import TIE_MODES
 
 TRAIN_PARTS = ("full", "freeze_vision", "heads")
+# RewardConfig options EditRewardTrainer does not implement, refused rather than silently ignored.
+_IGNORED_TRL_OPTIONS = {
+    "max_length": "a row's length follows from the processor's image_pixels and rubric prompts, so bound memory there",
+    "center_rewards_coefficient": "only score differences enter the pairwise losses",
+}
 
 
 @dataclass
 class EditRewardTrainingArguments(RewardConfig):
     r"""
     `RewardConfig` for EditReward. Defaults that differ from TRL's: `bf16` is on only where the hardware supports it
-    (so the same script runs on CPU), `disable_dropout=False` (the released heads train with dropout 0.05), and the
-    dataset columns the collator needs are kept. The released recipe (SPEC section 7) is `learning_rate=2e-6`,
+    (so the same script runs on CPU), `disable_dropout=False` (the released heads train with dropout 0.05),
+    `max_length=None` (refused otherwise, as is `center_rewards_coefficient`), and the dataset columns the collator
+    needs are kept. The released recipe (SPEC section 7) is `learning_rate=2e-6`,
     `lr_scheduler_type="constant_with_warmup"`, `warmup_ratio=0.05`, per-device batch 2 x accumulation 4, bf16,
     gradient checkpointing, DeepSpeed ZeRO-2.
     """
@@ -31,8 +37,10 @@ class EditRewardTrainingArguments(RewardConfig):
         metadata={"help": f"How expected_bt integrates over the score noise: one of {ESTIMATORS}. 'monte_carlo' with "
                   "1000 samples reproduces the official code."},
     )
-    quadrature_nodes: int = field(default=32, metadata={"help": "Gauss-Hermite nodes for the Gaussian losses."})
-    monte_carlo_samples: int = field(default=1000, metadata={"help": "Samples per pair for loss_estimator='monte_carlo'."})
+    quadrature_nodes: int = field(default=32, metadata={"help": "Quadrature nodes for the Gaussian losses (>= 2)."})
+    monte_carlo_samples: int = field(
+        default=1000, metadata={"help": "Samples per pair for loss_estimator='monte_carlo' (>= 1)."}
+    )
     pointwise_ranking_weight: float = field(
         default=0.0,
         metadata={"help": "With loss='pointwise', add this weight times a per-dimension Bradley-Terry ranking of each "
@@ -60,6 +68,11 @@ class EditRewardTrainingArguments(RewardConfig):
                   "adapters on the language model plus the heads and reward token."},
     )
     disable_dropout: bool = field(default=False, metadata={"help": "Zero every dropout (TRL's default is True)."})
+    max_length: int | None = field(
+        default=None,
+        metadata={"help": "Not supported (TRL filters tokenised text by it): a row's length follows from the "
+                  "processor's image_pixels and rubric prompts, so bound memory there. Must stay None."},
+    )
     bf16: bool | None = field(
         default=None,
         metadata={"help": "bf16 mixed precision; default: on where CUDA supports bf16, off elsewhere (CPU)."},
@@ -82,6 +95,20 @@ class EditRewardTrainingArguments(RewardConfig):
             raise ValueError(f"pointwise_ranking_weight must be a number >= 0, got {self.pointwise_ranking_weight}.")
         if self.loss_estimator != "quadrature" and self.loss != "expected_bt":
             raise ValueError("loss_estimator='monte_carlo' applies to loss='expected_bt' only.")
+        if self.quadrature_nodes < 2:
+            raise ValueError(f"quadrature_nodes={self.quadrature_nodes}: one node or fewer ignores sigma. Fix: use at "
+                             "least 2 (the default 32 is accurate to about 1e-8).")
+        if self.monte_carlo_samples < 1:
+            raise ValueError(f"monte_carlo_samples={self.monte_carlo_samples}: the loss would be NaN. Fix: use at "
+                             "least 1 (the official estimator uses 1000).")
+        if self.per_dimension_supervision and self.loss == "pointwise":
+            raise ValueError("per_dimension_supervision applies to the pairwise losses only; loss='pointwise' already "
+                             "fits every head. Fix: drop it, or set pointwise_ranking_weight to add a per-dimension "
+                             "ranking.")
+        for name, fix in _IGNORED_TRL_OPTIONS.items():
+            if getattr(self, name) is not None:
+                raise ValueError(f"{name}={getattr(self, name)} is not supported by EditRewardTrainer (it would be "
+                                 f"ignored). Fix: leave it None; {fix}.")
         if self.bf16 is None:
             self.bf16 = not self.fp16 and not self.use_cpu and _cuda_bf16()
         super().__post_init__()

@@ -3,7 +3,7 @@
 Each head scores an edit as N(mu, sigma^2) with sigma = exp(log_sigma). For a pair the score difference is
 z ~ N(d, s^2), d = mu_A - mu_B, s = sqrt(sigma_A^2 + sigma_B^2) (`difference_of_gaussians`). Every loss returns one
 float32 value per element (per pair, or per pair and dimension) whatever the input dtype, so the trainer can weight
-rows before it reduces. The expectations over z are Gauss-Hermite sums from `modeling_editreward.gaussian`.
+rows before it reduces. The expectations over z are quadrature sums from `modeling_editreward.gaussian`.
 """
 
 import torch

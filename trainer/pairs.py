@@ -34,19 +34,21 @@ Pipeline::
     pairs = validate_pairs(pairs, on_error="skip")
     train_rows = disentangle_ties(pairs, mode="by_dimension")
 
-Nothing here decodes an image: rows are rearranged with `select_columns`, `rename_columns`, `add_column`,
-`concatenate_datasets` and `select`, which reuse the stored Arrow data. The one copy: adding columns to a dataset that
-carries an indices mapping (the output of `from_editreward_data` once any vote is `rightvote`, or of `select`,
-`shuffle`, `validate_pairs(on_error="skip")`) makes `datasets` flatten it, which writes the image bytes once more.
+Nothing here decodes or copies an image: rows are rearranged with `select_columns`, `rename_columns`, `add_column`,
+`concatenate_datasets` and `select`, which reuse the stored Arrow data. Targets are added to the Arrow table under a
+dataset with an indices mapping (the output of `select`, `shuffle`, `validate_pairs(on_error="skip")` or
+`from_editreward_data`), not to the dataset itself, which `datasets` would flatten by writing every image again.
 """
 
 import logging
 import math
+import os
 from collections import Counter
 from collections.abc import Sequence
 
 import datasets
 from datasets import Dataset, Features, List, Value, concatenate_datasets
+from datasets.fingerprint import Hasher
 
 
 logger = logging.getLogger(__name__)
@@ -246,13 +248,14 @@ def disentangle_ties(dataset: Dataset, mode: str, *, dimensions: Sequence[str] =
             overall[swap][row] = target
             picks.append((row, swap))
 
-    base = _with_targets(dataset, overall, signs, dimensions)
+    base, positions = _unindexed(dataset)
+    base = _with_targets(base, positions, overall, signs, dimensions)
     columns = dataset.column_names
     as_is = {column: column for column in columns}
     as_is.update(overall_target="straight__overall_target", dimension_targets="straight__dimension_targets")
     swapped = {column: _other_side(column, columns) for column in columns}
     swapped.update(overall_target="swapped__overall_target", dimension_targets="swapped__dimension_targets")
-    rows = _arrange(base, as_is, swapped, picks)
+    rows = _arrange(base, as_is, swapped, [(positions[row], swap) for row, swap in picks])
 
     n_ties = sum(bool(tie) for tie in labels["tie"])
     logger.info(
@@ -262,15 +265,29 @@ def disentangle_ties(dataset: Dataset, mode: str, *, dimensions: Sequence[str] =
     return rows
 
 
-def _with_targets(dataset: Dataset, overall: dict, signs: list[list[int]], dimensions: Sequence[str]) -> Dataset:
-    """`dataset` plus the targets of each pair as it is ("straight__*") and swapped ("swapped__*")."""
+def _unindexed(dataset: Dataset) -> tuple[Dataset, Sequence[int]]:
+    """The Arrow table under `dataset` as a dataset, and the position in it of each of `dataset`'s rows."""
+    if dataset._indices is None:
+        return dataset, range(len(dataset))
+    fingerprint = Hasher.hash((dataset._fingerprint, "unindexed"))  # hashing the table itself would read it whole
+    table = Dataset(dataset.data, info=dataset.info.copy(), split=dataset.split, fingerprint=fingerprint)
+    return table, dataset._indices.column(0).to_pylist()
+
+
+def _with_targets(
+    base: Dataset, positions: Sequence[int], overall: dict, signs: list[list[int]], dimensions: Sequence[str]
+) -> Dataset:
+    """`base` plus the targets of each pair, at its position in `base`, as it is ("straight__*") and swapped
+    ("swapped__*"); rows of `base` that are no pair get unused defaults."""
     features = pair_features(dimensions, targets=True)
     for orientation, direction in (("straight", 1), ("swapped", -1)):
-        overall_target = overall[orientation == "swapped"]
-        dimension_targets = [[direction * sign for sign in pair] for pair in signs]
+        overall_target, dimension_targets = [1.0] * len(base), [[0] * len(dimensions)] * len(base)
+        for row, position in enumerate(positions):
+            overall_target[position] = overall[orientation == "swapped"][row]
+            dimension_targets[position] = [direction * sign for sign in signs[row]]
         for name, values in (("overall_target", overall_target), ("dimension_targets", dimension_targets)):
-            dataset = dataset.add_column(f"{orientation}__{name}", values, feature=features[name])
-    return dataset
+            base = base.add_column(f"{orientation}__{name}", values, feature=features[name])
+    return base
 
 
 def _dimension_signs(chosen: list | None, rejected: list | None, dimensions: Sequence[str], row: int) -> list[int]:
@@ -314,18 +331,21 @@ def _arrange(base: Dataset, as_is: dict[str, str], swapped: dict[str, str], pick
 
 
 def validate_pairs(
-    dataset: Dataset, dimensions: Sequence[str] = DEFAULT_DIMENSIONS, on_error: str = "raise"
+    dataset: Dataset, dimensions: Sequence[str] = DEFAULT_DIMENSIONS, on_error: str = "raise", *,
+    require_scores: bool = False,
 ) -> Dataset:
     """The pairs, checked row by row; with `on_error="skip"` the invalid rows are dropped and counted in one warning.
 
-    A row is invalid when an image is missing, the instruction is missing or empty, `tie` is missing, chosen is the
-    same image as rejected (same stored bytes, or same path when no bytes are stored) without `tie=True`, or a score
-    list has the wrong length or a NaN. Images are compared undecoded. `on_error="raise"` raises a ValueError naming
-    the first invalid row, its column and the fix.
+    A row is invalid when an image is missing (or is a local file path that does not exist), the instruction is
+    missing or empty, `tie` is missing, chosen is the same image as rejected (same stored bytes, or same path when no
+    bytes are stored) without `tie=True`, a score list has the wrong length or a NaN, or, with `require_scores` (as
+    `loss="pointwise"` needs), a score list is unknown. Images are compared undecoded. `on_error="raise"` raises a
+    ValueError naming the first invalid row, its column and the fix.
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error={on_error!r} is unknown. Fix: use 'raise' or 'skip'.")
-    _require_columns(dataset, [*IMAGE_COLUMNS, "instruction", "tie"], "pair")
+    required = [*IMAGE_COLUMNS, "instruction", "tie", *(SCORE_COLUMNS if require_scores else ())]
+    _require_columns(dataset, required, "pair")
     columns = [c for c in (*IMAGE_COLUMNS, "instruction", "tie", *SCORE_COLUMNS) if c in dataset.column_names]
     stored = dataset.select_columns(columns)
     for column in IMAGE_COLUMNS:
@@ -336,7 +356,7 @@ def validate_pairs(
     for start in range(0, len(stored), 1000):
         batch = stored[start : start + 1000]
         for offset in range(len(batch["tie"])):
-            problem = _pair_problem({column: batch[column][offset] for column in columns}, dimensions)
+            problem = _pair_problem({column: batch[column][offset] for column in columns}, dimensions, require_scores)
             if problem is not None:
                 problems[start + offset] = problem
     if not problems:
@@ -356,11 +376,15 @@ def validate_pairs(
     return dataset.select([row for row in range(len(dataset)) if row not in problems])
 
 
-def _pair_problem(row: dict, dimensions: Sequence[str]) -> tuple[str, str, str] | None:
+def _pair_problem(row: dict, dimensions: Sequence[str], require_scores: bool = False) -> tuple[str, str, str] | None:
     """`(column, reason, fix)` for the first problem of one row (images undecoded), or None."""
     for column in IMAGE_COLUMNS:
-        if _stored_image(row[column]) is None:
+        image = _stored_image(row[column])
+        if image is None:
             return column, "image is missing", "give a PIL image, a file path or bytes, or drop the row"
+        kind, value = image
+        if kind == "path" and "://" not in value and not os.path.exists(value):
+            return column, "image file not found", f"correct the path {value!r}, or drop the row"
     instruction = row["instruction"]
     if not isinstance(instruction, str) or not instruction.strip():
         return "instruction", "instruction is missing or empty", "give the edit instruction text, or drop the row"
@@ -373,6 +397,8 @@ def _pair_problem(row: dict, dimensions: Sequence[str]) -> tuple[str, str, str] 
             "set tie=True if the humans judged the two edits equal, else give the other edit",
         )
     for column in SCORE_COLUMNS:
+        if require_scores and not row.get(column):
+            return column, "scores are unknown but required (loss='pointwise')", "give them, or drop the row"
         problem = _scores_problem(row.get(column), dimensions)
         if problem is not None:
             return column, *problem

@@ -1,7 +1,11 @@
 """EditRewardTrainer: TRL's RewardTrainer with image triplets, Gaussian ranking losses and tie-disentanglement."""
 
+import copy
+
+import datasets
 import torch
 from trl import RewardTrainer
+from trl.trainer.utils import global_then_local_main_first
 
 from editreward.modeling_editreward import EditRewardModel, EditRewardProcessor
 
@@ -33,6 +37,10 @@ class EditRewardTrainer(RewardTrainer):
                  compute_metrics=None, peft_config=None, **kwargs):
         if not isinstance(processing_class, EditRewardProcessor):
             raise TypeError("processing_class must be the model's EditRewardProcessor (AutoProcessor.from_pretrained).")
+        if args is not None and not isinstance(args, EditRewardTrainingArguments):
+            raise TypeError(f"args is a {type(args).__name__}; EditRewardTrainer needs EditRewardTrainingArguments (a "
+                            "RewardConfig with the loss and tie options). Fix: build EditRewardTrainingArguments with "
+                            "the same keyword arguments.")
         args = args or EditRewardTrainingArguments(output_dir="editreward-output")
         self._dimensions = list(model.config.dimensions)
         configure_trainable_parameters(model, args.train_parts)
@@ -45,10 +53,17 @@ class EditRewardTrainer(RewardTrainer):
         self.processing_class = processing_class
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
-        """Validate rows and disentangle ties (no tokenising here: the collator processes images per batch)."""
-        dataset = validate_pairs(dataset, self._dimensions, on_error=args.invalid_rows)
-        if "overall_target" not in dataset.column_names:
-            dataset = disentangle_ties(dataset, args.tie_mode, dimensions=self._dimensions)
+        """Validate rows and disentangle ties, main process first as in TRL (no tokenising here: the collator
+        processes images per batch)."""
+        if isinstance(dataset, datasets.IterableDataset):
+            raise TypeError(f"{dataset_name} dataset is an IterableDataset (streaming): EditRewardTrainer validates the "
+                            "rows and disentangles ties before training. Fix: pass a map-style datasets.Dataset "
+                            "(load_dataset without streaming=True, or load_from_disk).")
+        with global_then_local_main_first():
+            dataset = validate_pairs(dataset, self._dimensions, on_error=args.invalid_rows,
+                                     require_scores=args.loss == "pointwise")
+            if "overall_target" not in dataset.column_names:
+                dataset = disentangle_ties(dataset, args.tie_mode, dimensions=self._dimensions)
         return dataset
 
     def _set_signature_columns_if_needed(self):
@@ -97,26 +112,42 @@ class EditRewardTrainer(RewardTrainer):
         return ((fused * overall).sum() + ranked) / (overall.sum() + count).clamp(min=1)
 
     def _log_batch_metrics(self, score_chosen, score_rejected, score_sigma, overall, tie):
+        """Sums and counts over all processes in one collective, which every process makes whatever its batch holds
+        (one with only tie rows too); accuracy is over the ranked pairs of all processes."""
         ranked = (overall > 0) & ~tie
         with torch.no_grad():
-            values = {
-                "pair_accuracy": (score_chosen > score_rejected)[ranked].float().mean() if ranked.any() else None,
-                "mu_chosen": score_chosen.mean(),
-                "mu_rejected": score_rejected.mean(),
-                "sigma": score_sigma.mean(),
-            }
-            for name, value in values.items():
-                if value is not None:
-                    self._metrics["train"][name].append(self.accelerator.gather_for_metrics(value).mean().item())
+            chosen, rejected, sigma = score_chosen.float(), score_rejected.float(), score_sigma.float()
+            totals = torch.stack([
+                ((chosen > rejected) & ranked).sum().float(), ranked.sum().float(), chosen.sum(), rejected.sum(),
+                sigma.sum(), chosen.new_tensor(chosen.numel()), sigma.new_tensor(sigma.numel()),
+            ])
+            correct, n_ranked, sum_chosen, sum_rejected, sum_sigma, n_pairs, n_sigma = (
+                self.accelerator.reduce(totals, reduction="sum").tolist()
+            )
+        metrics = self._metrics["train"]
+        if n_ranked:
+            metrics["pair_accuracy"].append(correct / n_ranked)
+        metrics["mu_chosen"].append(sum_chosen / n_pairs)
+        metrics["mu_rejected"].append(sum_rejected / n_pairs)
+        metrics["sigma"].append(sum_sigma / n_sigma)
 
-    def save_merged_model(self, output_dir: str):
-        """With LoRA: merge the adapters into the backbone and save a plain, Hub-native EditReward folder."""
+    def save_merged_model(self, output_dir: str) -> None:
+        """Save a plain, Hub-native EditReward folder; with LoRA, the adapters merged into a copy of the backbone, so
+        the trainer's model keeps them (the copy needs memory for a second model on the main process). Call it on
+        every process: only the main one writes."""
         model = self.accelerator.unwrap_model(self.model)
-        if hasattr(model, "merge_and_unload"):
-            model = model.merge_and_unload()
-        model.save_pretrained(output_dir)
-        self.processing_class.save_pretrained(output_dir)
-        return model
+        merge = hasattr(model, "merge_and_unload")
+        zero3 = self.is_deepspeed_enabled and self.accelerator.state.deepspeed_plugin.zero_stage == 3
+        if merge and (zero3 or self.is_fsdp_enabled):
+            raise NotImplementedError("save_merged_model merges LoRA into whole weights, not ZeRO-3 or FSDP shards. "
+                                      "Fix: save the adapter with trainer.save_model() and merge it after training "
+                                      "(PeftModel.from_pretrained(...).merge_and_unload()).")
+        state_dict = None if merge else self.accelerator.get_state_dict(self.model)  # every process: gathers shards
+        if self.args.should_save:
+            merged = copy.deepcopy(model).merge_and_unload() if merge else model
+            merged.save_pretrained(output_dir, state_dict=state_dict)
+            self.processing_class.save_pretrained(output_dir)
+        self.accelerator.wait_for_everyone()
 
 
 def _per_dimension_terms(loss: str, out, targets: torch.Tensor, **options):
