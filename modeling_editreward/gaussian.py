@@ -3,9 +3,13 @@
 An EditReward head predicts each edit's score as N(mu, sigma^2). For two edits A and B the difference is
 z ~ N(d, s^2) with d = mu_A - mu_B and s = sqrt(sigma_A^2 + sigma_B^2). Both the preference probability
 P(A > B) = E[sigmoid(z)] and the training losses are one-dimensional expectations over z. Gauss-Hermite quadrature
-computes them deterministically while the sigmoid is smooth on the scale of the nodes (s up to about 2). For a wider
-spread P is computed the other way round, over the logistic variable L of the sigmoid:
+computes them deterministically while the sigmoid is smooth on the scale of the nodes (s up to about 1.5), and also
+where z stays far below the sigmoid's bend (d < -s (s + 1)), where the sigmoid is an exponential. Elsewhere, for a
+wider spread, P is computed the other way round, over the logistic variable L of the sigmoid:
 P = P(L < d + s e) = E_L[Phi((d - L) / s)], whose integrand is smooth when s is large.
+
+Checked against high-precision integration (float64, 32 nodes): log P is within 4e-6 for |d| <= 10 at every spread,
+and within 1e-2 for confidently wrong pairs (d down to -60, where -log P is above 10).
 """
 
 from functools import lru_cache
@@ -16,6 +20,9 @@ import torch.nn.functional as F
 
 DEFAULT_NUM_NODES = 32
 LOGISTIC_RULE_MIN_SPREAD = 1.5  # from here on the logistic rule is the more accurate (both about 1e-9 at 32 nodes)
+# ... unless d < -s (s + LOGISTIC_RULE_BEND_MARGIN): the Gaussian mass then lies where the sigmoid is exponential,
+# which Gauss-Hermite integrates well, while the logistic rule's nodes stop short of the far tail that carries P.
+LOGISTIC_RULE_BEND_MARGIN = 1.0
 
 
 @lru_cache(maxsize=16)
@@ -58,11 +65,11 @@ def difference_of_gaussians(
 def log_preference_probability(d: torch.Tensor, s: torch.Tensor, num_nodes: int = DEFAULT_NUM_NODES) -> torch.Tensor:
     """log P(A > B) = log E[sigmoid(z)], z ~ N(d, s^2), computed in log space so it never under- or overflows.
 
-    Relative error below 1e-8 for every s with 32 nodes (float64 arithmetic; float32 adds its rounding)."""
+    Each element uses the quadrature rule that is accurate for its (d, s); see the module docstring for the error."""
     d, s = d.float().unsqueeze(-1), s.float().unsqueeze(-1)
     nodes, log_weights = standard_normal_quadrature(num_nodes, device=d.device)
     log_p = torch.logsumexp(log_weights + F.logsigmoid(d + s * nodes), dim=-1)
-    wide = s > LOGISTIC_RULE_MIN_SPREAD
+    wide = (s > LOGISTIC_RULE_MIN_SPREAD) & (d > -s * (s + LOGISTIC_RULE_BEND_MARGIN))
     if not wide.any():
         return log_p
     nodes, log_weights = _cached_tensors(_standard_logistic_nodes, int(num_nodes), d.device, torch.float32)
