@@ -6,7 +6,15 @@ Files in `output_dir`:
   config, revision, split), then one line per scored edit, `{"key": ..., "score": ..., "score_sigma": ...,
   "<dimension>_mu": ..., "<dimension>_sigma": ...}`, appended batch by batch. A rerun scores only the keys that are
   missing, so an interrupted run resumes; a header that differs (another model, or the same folder retrained, or
-  another dataset) is an error naming what changed rather than a silent mix.
+  another dtype, or another dataset) is an error naming what changed rather than a silent mix.
+
+  The dtype is the one the scores are computed in, by name ("bfloat16", "float32"), so a CPU run (float32 by
+  default) and a GPU run (bfloat16) never share a file. A model folder's fingerprint is config.json's sha256 and
+  each weight file's name, size and mtime (hashing gigabytes of weights would cost more than a small benchmark):
+  copying or re-downloading the folder changes the mtimes, and its edits are then scored again. A Hub id's
+  fingerprint is the commit its local HF cache resolves "main" to (read from the cache, no network); it is None
+  when the model is not cached, and then a Hub update is not noticed. Without a scorer passed in, the model is
+  loaded before a new score file is written, so a first run records the commit it downloaded.
 - `results.json`: `{"model": ..., "benchmarks": {"<name>": {"dataset", "config", "revision", "split", "metrics",
   "num_pairs" (and "num_groups")}}}`, merged with the other benchmarks already in the file.
 - `results.md`: the same as markdown tables (accuracies in %, per K for EditReward-Bench).
@@ -85,16 +93,43 @@ WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pth", "*.pt")
 
 def model_fingerprint(model) -> dict | None:
     """What tells a retrained or re-converted model folder from its old self, without reading the weights:
-    config.json's sha256 and each weight file's name, size and mtime. None for a Hub id (its revision names it)."""
+    config.json's sha256 and each weight file's name, size and mtime. For a Hub id, its cached commit (or None)."""
     folder = Path(model)
     if not folder.is_dir():
-        return None
+        commit = cached_hub_commit(model)
+        return None if commit is None else {"commit": commit}
     config = folder / "config.json"
     weights = sorted({path for pattern in WEIGHT_PATTERNS for path in folder.glob(pattern)})
     return {
         "config_sha256": hashlib.sha256(config.read_bytes()).hexdigest() if config.is_file() else None,
         "weights": [[path.name, path.stat().st_size, path.stat().st_mtime_ns] for path in weights],
     }
+
+
+def cached_hub_commit(repo_id) -> str | None:
+    """The commit the local HF cache resolves a model's "main" to (config.json's snapshot folder is named by it), or
+    None when it is not cached; nothing is downloaded."""
+    from huggingface_hub import try_to_load_from_cache
+
+    path = try_to_load_from_cache(repo_id, "config.json")
+    return Path(path).parent.name if isinstance(path, str) else None
+
+
+def scoring_dtype(scorer=None, device=None, dtype=None) -> str:
+    """The dtype the scores are computed in, by its torch name ("bfloat16"): the scorer's, else the loading one."""
+    from ..modeling_editreward.scoring import loading_device_and_dtype
+
+    used = scorer.model.dtype if scorer is not None else loading_device_and_dtype(device, dtype)[1]
+    return str(used).removeprefix("torch.")
+
+
+def load_scorer(model, batch_size=8, device=None, dtype=None):
+    """`EditRewardScorer.from_pretrained` with the device and dtype that `scoring_dtype` names."""
+    from ..modeling_editreward import EditRewardScorer
+    from ..modeling_editreward.scoring import loading_device_and_dtype
+
+    device, dtype = loading_device_and_dtype(device, dtype)
+    return EditRewardScorer.from_pretrained(model, batch_size=batch_size, device=device, dtype=dtype)
 
 
 def model_image_pixels(model):
@@ -276,17 +311,18 @@ def run_benchmark(model, benchmark, data=None, *, output_dir="eval_results", bat
                                    image_root=image_root, limit=limit, on_conflict=on_conflict)  # fmt: skip
     output_dir = Path(output_dir)
     model = str(Path(model).resolve()) if Path(str(model)).exists() else str(model)
-    meta = {"model": model, "model_fingerprint": model_fingerprint(model), "image_pixels": model_image_pixels(model),
-            "dtype": None if dtype is None else str(dtype), "data": loaded.source, "config": loaded.config,
-            "revision": loaded.revision, "split": loaded.split}  # fmt: skip
     existing_results(output_dir, model)  # refuse another model's results.json before any scoring
-    cache = ScoreCache(output_dir / f"scores-{benchmark}.jsonl", meta)
+    cache_path = output_dir / f"scores-{benchmark}.jsonl"
+    if scorer is None and not cache_path.is_file():  # every edit is to score: load first (a Hub model is now cached)
+        scorer = load_scorer(model, batch_size, device, dtype)
+    meta = {"model": model, "model_fingerprint": model_fingerprint(model), "image_pixels": model_image_pixels(model),
+            "dtype": scoring_dtype(scorer, device, dtype), "data": loaded.source, "config": loaded.config,
+            "revision": loaded.revision, "split": loaded.split}  # fmt: skip
+    cache = ScoreCache(cache_path, meta)
     missing = [edit for edit in task.edits if edit.key not in cache.records]
     if missing:
         if scorer is None:
-            from ..modeling_editreward import EditRewardScorer
-
-            scorer = EditRewardScorer.from_pretrained(model, batch_size=batch_size, device=device, dtype=dtype)
+            scorer = load_scorer(model, batch_size, device, dtype)
         score_missing(scorer, loaded, missing, cache, batch_size, progress)
     logger.info("%s: %d edits, %d scored now, %d from %s", benchmark, len(task.edits), len(missing),
                 len(task.edits) - len(missing), cache.path)

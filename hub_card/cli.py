@@ -2,6 +2,7 @@
 `add_push_parser`. huggingface_hub is imported inside the handlers, so `--help` answers at once."""
 
 import json
+import sys
 from pathlib import Path
 
 
@@ -24,7 +25,13 @@ def _card(args) -> int:
 def _push(args) -> int:
     from .publish import format_file_list, push_model_folder, trainer_leftovers
 
-    result = push_model_folder(args.model, args.repo_id, dry_run=args.dry_run, private=args.private, token=args.token)
+    try:
+        result = push_model_folder(args.model, args.repo_id, dry_run=args.dry_run, private=args.private,
+                                   token=args.token)  # fmt: skip
+    except Exception as error:  # `editreward` prints only the error's message: say what became of the repo
+        for note in getattr(error, "__notes__", ()):
+            print(note, file=sys.stderr)
+        raise
     left_out = trainer_leftovers(args.model)
     if left_out:
         shown = ", ".join(left_out[:8]) + (f" and {len(left_out) - 8} more" if len(left_out) > 8 else "")

@@ -168,8 +168,9 @@ def push_model_folder(path, repo_id: str, *, dry_run=False, private=False, token
 
     Refuses a folder `check_model_folder` finds problems in, before any network call; trainer leftovers
     (`TRAINER_LEFTOVERS`) stay behind. With `dry_run` nothing touches the network: returns the (path, bytes) of each
-    file that would go up. Otherwise returns `upload_folder`'s `CommitInfo`; a repo this call created is deleted
-    again when the upload fails, so no empty repo is left.
+    file that would go up. Otherwise returns `upload_folder`'s `CommitInfo`. A failed upload raises its own error,
+    with a note added: the repo stays (empty or partly filled), because the Hub keeps the large files already sent
+    and the same call again sends only the rest.
     """
     from huggingface_hub import HfApi
     from huggingface_hub.utils import validate_repo_id
@@ -181,15 +182,16 @@ def push_model_folder(path, repo_id: str, *, dry_run=False, private=False, token
     if dry_run:
         return files_to_upload(path)
     api = HfApi(token=token)
-    created = not api.repo_exists(repo_id)
     api.create_repo(repo_id, exist_ok=True, private=private)
     try:
         return api.upload_folder(
             repo_id=repo_id, folder_path=str(path), commit_message=commit_message, ignore_patterns=IGNORE_PATTERNS
         )
-    except Exception:
-        if created:
-            api.delete_repo(repo_id)
+    except BaseException as error:  # an interrupted upload too
+        error.add_note(
+            f"The repo {repo_id} may now exist, empty or partly filled. Run the same push again to resume (files "
+            f"already on the Hub are not sent again), or delete the repo with `hf repos delete {repo_id}`."
+        )
         raise
 
 

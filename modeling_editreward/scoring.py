@@ -40,7 +40,18 @@ class EditScores:
 def device_and_dtype(device=None, dtype=None) -> tuple[torch.device, torch.dtype | None]:
     """`device` or, by default, CUDA when available, else CPU; `dtype` as a torch dtype (a name is accepted)."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    return device, getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    if isinstance(dtype, str):
+        if not isinstance(getattr(torch, dtype, None), torch.dtype):
+            raise ValueError(f"dtype={dtype!r} is not a torch dtype; use e.g. 'bfloat16', 'float16' or 'float32'.")
+        dtype = getattr(torch, dtype)
+    return device, dtype
+
+
+def loading_device_and_dtype(device=None, dtype=None) -> tuple[torch.device, torch.dtype]:
+    """`device_and_dtype`, with the dtype `EditRewardScorer.from_pretrained` loads in by default: bfloat16 on CUDA,
+    float32 on CPU."""
+    device, dtype = device_and_dtype(device, dtype)
+    return device, dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
 
 
 class EditRewardScorer:
@@ -69,8 +80,7 @@ class EditRewardScorer:
         arguments among them (revision, token, cache_dir, local_files_only, ...) to the processor's too."""
         from transformers import AutoModel, AutoProcessor
 
-        device, dtype = device_and_dtype(device, dtype)
-        dtype = dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
+        device, dtype = loading_device_and_dtype(device, dtype)
         model = AutoModel.from_pretrained(path, trust_remote_code=True, dtype=dtype, **kwargs)
         hub = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
         processor = AutoProcessor.from_pretrained(path, trust_remote_code=True, **hub)

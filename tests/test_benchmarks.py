@@ -16,6 +16,7 @@ import sys
 import datasets
 import numpy as np
 import pytest
+import torch
 from PIL import ImageFilter, ImageOps
 
 from editreward import EditRewardScorer
@@ -53,7 +54,7 @@ class CountingScorer:
     """Wraps a scorer and records the number of edits of every call."""
 
     def __init__(self, inner):
-        self.inner, self.calls = inner, []
+        self.inner, self.model, self.calls = inner, inner.model, []
 
     def __call__(self, sources, instructions, edited):
         self.calls.append(len(edited))
@@ -387,7 +388,7 @@ def test_an_interrupted_run_resumes_scoring_only_what_is_missing(saved_model_dir
     out = tmp_path / "eval"
     shutil.copytree(genai_run[0], out)
     first = read_results(out)["benchmarks"]["GenAI-Bench"]
-    kwargs = {"output_dir": out, "split": "test_v1", "batch_size": 4, "progress": False}
+    kwargs = {"output_dir": out, "split": "test_v1", "batch_size": 4, "device": "cpu", "progress": False}
 
     def no_loading(*args, **kwargs):
         raise AssertionError("the model must not be loaded when every score is cached")
@@ -426,8 +427,29 @@ def test_a_model_retrained_in_the_same_folder_is_not_served_old_scores(saved_mod
     cache = out / "scores-genai-bench.jsonl"
     with pytest.raises(ValueError, match=rf"changed: model_fingerprint\): .*delete {re.escape(str(cache))} to score"):
         runner.run_benchmark(model, "genai-bench", str(genai_dir), **kwargs)
-    with pytest.raises(ValueError, match=r"changed: model_fingerprint, dtype\)"):
-        runner.run_benchmark(model, "genai-bench", str(genai_dir), dtype="bfloat16", **kwargs)
+    with pytest.raises(ValueError, match=r"changed: model_fingerprint, dtype\)"):  # refused before any loading
+        runner.run_benchmark(model, "genai-bench", str(genai_dir), dtype="bfloat16", **{**kwargs, "scorer": None})
+
+
+def test_a_hub_model_is_fingerprinted_by_its_locally_cached_commit(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    assert runner.model_fingerprint("my-org/EditReward-tiny") is None  # not cached: nothing to read, no download
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "models--my-org--EditReward-tiny"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    (repo / "snapshots" / commit / "config.json").write_text("{}")
+    assert runner.model_fingerprint("my-org/EditReward-tiny") == {"commit": commit}
+
+
+def test_the_score_header_names_the_dtype_actually_used_in_one_form(scorer):
+    assert runner.scoring_dtype(dtype="bfloat16") == runner.scoring_dtype(dtype=torch.bfloat16) == "bfloat16"
+    assert runner.scoring_dtype(device="cpu") == "float32"  # the scorer's defaults: float32 on CPU, bf16 on CUDA
+    assert runner.scoring_dtype(device="cuda") == "bfloat16"
+    assert runner.scoring_dtype(scorer, dtype="bfloat16") == str(scorer.model.dtype).removeprefix("torch.")
 
 
 def test_missing_image_files_name_the_row_and_column(saved_model_dir, scorer, official_json, tmp_path):

@@ -249,7 +249,7 @@ def test_check_needs_auto_map(complete_folder):
 
 @pytest.fixture
 def hub_calls(monkeypatch):
-    """Replace the network boundary: record HfApi.create_repo and HfApi.upload_folder calls."""
+    """Replace the network boundary: record HfApi.create_repo, upload_folder and delete_repo calls."""
     calls = []
 
     def create_repo(self, repo_id, **kwargs):
@@ -259,16 +259,11 @@ def hub_calls(monkeypatch):
         calls.append(("upload_folder", self.token, kwargs))
         return SimpleNamespace(commit_url=f"https://huggingface.co/{kwargs['repo_id']}/commit/0abc")
 
-    def repo_exists(self, repo_id, **kwargs):
-        calls.append(("repo_exists", self.token, repo_id))
-        return False
-
     def delete_repo(self, repo_id, **kwargs):
         calls.append(("delete_repo", self.token, repo_id))
 
     monkeypatch.setattr(HfApi, "create_repo", create_repo)
     monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
-    monkeypatch.setattr(HfApi, "repo_exists", repo_exists)
     monkeypatch.setattr(HfApi, "delete_repo", delete_repo)
     return calls
 
@@ -308,14 +303,26 @@ def test_trainer_leftovers_are_left_out_and_named(complete_folder, hub_calls, ca
     assert "Left out 8 trainer leftovers (not part of the model): checkpoint-500/model.safetensors" in out
 
 
-def test_a_repo_created_for_a_failed_upload_is_deleted(complete_folder, hub_calls, monkeypatch):
-    def rejected(self, **kwargs):
-        raise RuntimeError("the Hub rejected the card metadata")
+def _rejected_upload(self, **kwargs):
+    raise OSError("the Hub rejected the card metadata")
 
-    monkeypatch.setattr(HfApi, "upload_folder", rejected)
-    with pytest.raises(RuntimeError, match="rejected"):
+
+def test_a_failed_upload_keeps_the_repo_and_raises_its_own_error(complete_folder, hub_calls, monkeypatch):
+    monkeypatch.setattr(HfApi, "upload_folder", _rejected_upload)
+    with pytest.raises(OSError, match="rejected") as raised:
         push_model_folder(complete_folder, "my-org/EditReward-tiny")
-    assert [call[0] for call in hub_calls] == ["repo_exists", "create_repo", "delete_repo"]
+    assert [call[0] for call in hub_calls] == ["create_repo"]  # no delete: the blobs already sent stay for a rerun
+    assert "may now exist, empty or partly filled. Run the same push again to resume" in raised.value.__notes__[0]
+
+
+def test_cli_push_says_the_repo_may_exist_when_the_upload_fails(complete_folder, hub_calls, monkeypatch, capsys):
+    monkeypatch.setattr(HfApi, "upload_folder", _rejected_upload)
+    args = _parse(["push", "--model", str(complete_folder), "--repo-id", "my-org/EditReward-tiny"])
+    with pytest.raises(OSError, match="rejected"):
+        args.handler(args)
+    err = capsys.readouterr().err
+    assert "my-org/EditReward-tiny may now exist, empty or partly filled. Run the same push again to resume" in err
+    assert "hf repos delete my-org/EditReward-tiny" in err
 
 
 def test_dry_run_lists_files_and_sizes_without_network(complete_folder, hub_calls):
@@ -341,7 +348,6 @@ def test_push_creates_the_repo_and_uploads_the_folder(complete_folder, hub_calls
     commit = push_model_folder(complete_folder, "my-org/EditReward-tiny", private=True, token="hf_x")
     assert commit.commit_url == "https://huggingface.co/my-org/EditReward-tiny/commit/0abc"
     assert hub_calls == [
-        ("repo_exists", "hf_x", "my-org/EditReward-tiny"),
         ("create_repo", "hf_x", "my-org/EditReward-tiny", {"exist_ok": True, "private": True}),
         ("upload_folder", "hf_x", {"repo_id": "my-org/EditReward-tiny", "folder_path": str(complete_folder),
                                    "commit_message": "Upload EditReward model", "ignore_patterns": IGNORE_PATTERNS}),
@@ -397,6 +403,5 @@ def test_cli_push_dry_run_and_upload(complete_folder, hub_calls, capsys):
     args = _parse(["push", "--model", str(complete_folder), "--repo-id", "my-org/EditReward-tiny", "--private"])
     assert args.handler(args) == 0
     assert [(c[0], c[2] if c[0] != "upload_folder" else c[2]["repo_id"]) for c in hub_calls] == [
-        ("repo_exists", "my-org/EditReward-tiny"), ("create_repo", "my-org/EditReward-tiny"),
-        ("upload_folder", "my-org/EditReward-tiny")]
-    assert hub_calls[1][3]["private"] is True and "my-org/EditReward-tiny/commit/0abc" in capsys.readouterr().out
+        ("create_repo", "my-org/EditReward-tiny"), ("upload_folder", "my-org/EditReward-tiny")]
+    assert hub_calls[0][3]["private"] is True and "my-org/EditReward-tiny/commit/0abc" in capsys.readouterr().out

@@ -201,11 +201,24 @@ def test_bad_inputs_name_the_problem(predictions, references, kwargs, message):
         (np.array([1.0, np.nan]), r"references\[1\] = .*nan\)? is missing"),
         ([1, None], r"references\[1\] = None is missing"),
         (["A>B", None], r"references\[1\] = None is missing"),
+        ([1.0, np.float32("nan")], r"references\[1\] = (np\.float32\()?nan\)? is missing"),
+        (["A>B", np.float32("nan")], r"references\[1\] = (np\.float32\()?nan\)? is missing"),
+        ([1, np.bool_(True)], r"references\[1\] = (np\.)?True_? is a boolean"),
+        (["A>B", np.bool_(False)], r"references\[1\] = (np\.)?False_? is a boolean"),
     ],
 )
 def test_boolean_and_missing_labels_are_refused_naming_the_first(references, message):
     with pytest.raises(ValueError, match=message):
         script.pairwise_accuracy([[1.0, 0.0], [0.0, 1.0]], references, bootstrap_samples=0)
+
+
+@pytest.mark.parametrize("references", [["A>B", "B>A"], [1, -1], [1.0, -1.0], np.array([1.0, -1.0])])
+def test_valid_labels_are_checked_without_looking_at_each_one(monkeypatch, references):
+    def walked(value):
+        raise AssertionError("the element-by-element walk ran on labels that cannot hold a bool, None or NaN")
+
+    monkeypatch.setattr(script, "is_bad_reference", walked)
+    assert script.pairwise_accuracy([[1.0, 0.0], [0.0, 1.0]], references, bootstrap_samples=0)["accuracy"] == 1.0
 
 
 @pytest.mark.parametrize(

@@ -110,3 +110,13 @@ def test_scorer_takes_a_single_triplet_and_refuses_empty_lists(make_model, proce
     np.testing.assert_allclose(single.score, scorer([src], ["make it red"], [edit]).score, atol=1e-6)
     with pytest.raises(ValueError, match="No triplets given"):
         scorer([], [], [])
+
+
+def test_dtype_names_are_resolved_and_a_name_that_is_no_dtype_is_refused():
+    from editreward.modeling_editreward.scoring import loading_device_and_dtype
+
+    assert loading_device_and_dtype("cpu", "bfloat16") == (torch.device("cpu"), torch.bfloat16)
+    assert loading_device_and_dtype("cpu") == (torch.device("cpu"), torch.float32)
+    for name in ("bf16", "cat"):
+        with pytest.raises(ValueError, match=f"dtype='{name}' is not a torch dtype"):
+            loading_device_and_dtype("cpu", name)

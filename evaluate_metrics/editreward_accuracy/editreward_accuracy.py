@@ -36,7 +36,8 @@ How well a reward model's scores agree with human judgements of instruction-guid
   the accuracy at a fixed `tie_threshold` (fit eps on a dev split, apply it to test) and a bootstrap 95% interval.
 - "group" (EditReward-Bench): each example is a group of K candidates and a human ranking such as "A>C>B" or "A>B=C".
   A group is correct only if all its C(K,2) comparisons are right, as in the official evaluation: a human-tied
-  comparison is right when |m| <= eps*, a strict one when the sign of m agrees (m = 0 is wrong; no eps check).
+  comparison is right when |m| <= eps*, a strict one when the sign of m agrees (no eps check; m = 0 is wrong, where
+  the official code counts a K=2 "A>B" pair with m = 0 right).
   eps* is calibrated by the pairwise sweep on the comparisons of the K=2 groups only (or given as `tie_threshold`).
 - "spearman" (ImagenHub): Spearman correlation between scores and human ratings within each editing model (`groups`),
   averaged over the models (plain mean or Fisher-z mean).
@@ -189,18 +190,30 @@ def pair_scores_to_margins(predictions):
 
 
 def is_bad_reference(value):
-    """A boolean, None or NaN: not a pairwise verdict."""
-    return value is None or isinstance(value, (bool, np.bool_)) or (isinstance(value, float) and np.isnan(value))
+    """A boolean, None or NaN (Python or numpy): not a pairwise verdict."""
+    return (value is None or isinstance(value, (bool, np.bool_))
+            or (isinstance(value, (float, np.floating)) and np.isnan(value)))  # fmt: skip
+
+
+def bad_reference_indices(references, values):
+    """Indices of boolean, None and NaN verdicts. The element types (the dtype of an array, the set of types of a
+    list, gathered at C speed) and np.isnan on floats rule them out first; only when a bool or None may be there,
+    or a float among strings, is each element looked at in Python."""
+    if isinstance(references, np.ndarray) and values.dtype != object:
+        types = {values.dtype.type}
+    else:
+        types = set(map(type, references))
+    if not any(issubclass(kind, (bool, np.bool_, type(None))) for kind in types):
+        if not any(issubclass(kind, (float, np.floating)) for kind in types):
+            return []
+        if values.dtype.kind == "f":  # numbers only, so NaN is the one bad value left
+            return np.flatnonzero(np.isnan(values))
+    return [index for index, value in enumerate(references) if is_bad_reference(value)]
 
 
 def check_references(references, values):
     """Refuse boolean and missing (None, NaN) verdicts, naming the first one."""
-    if values.dtype.kind in "US" or (values.dtype.kind in "iu" and isinstance(references, np.ndarray)):
-        return
-    if values.dtype.kind == "f" and isinstance(references, np.ndarray):
-        bad = np.flatnonzero(np.isnan(values))
-    else:  # a list (numpy turns [1, True] into ints), a boolean array or an object array
-        bad = [index for index, value in enumerate(references) if is_bad_reference(value)]
+    bad = bad_reference_indices(references, values)
     if len(bad):
         index = int(bad[0])
         value = references[index]
@@ -433,7 +446,8 @@ def group_accuracy(predictions, references, tie_threshold=None):
 
     The official EditReward-Bench rule: eps* is calibrated on the K=2 groups' comparisons (-1.0, no predicted
     ties, when there are none); a human tie is right when |m| <= eps*, a strict preference when sign(m) agrees.
-    Human ties inside K>=3 rankings follow the same rule; the official script counts them always wrong.
+    Two differences from the official script: it counts human ties inside K>=3 rankings always wrong (here they
+    follow the same rule), and it counts a strict K=2 "A>B" pair with m = 0 right (argsort order; here m = 0 is wrong).
     """
     check_same_length(predictions, references)
     margins, human, group_index, sizes = group_comparisons(predictions, references)
