@@ -19,7 +19,7 @@ import datasets  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import skimage.data  # noqa: E402
-from datasets import Dataset, Features, List, Value  # noqa: E402
+from datasets import Dataset, Features, List, Value, concatenate_datasets  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from editreward.trainer.pairs import (  # noqa: E402
@@ -321,6 +321,18 @@ def test_disentangle_on_a_shuffled_saved_dataset_writes_no_image_again(pairs, tm
     rows = disentangle_ties(shuffled, "by_dimension")
     assert folder_bytes(tmp_path / "pairs") - before < 1000  # at most an indices file, 8 bytes a row
     assert training_rows(rows) == training_rows(disentangle_ties(shuffled.flatten_indices(), "by_dimension"))
+
+
+def test_disentangle_on_a_small_selection_copies_only_its_rows(pairs, monkeypatch):
+    lengths, add_column = [], Dataset.add_column
+    monkeypatch.setattr(Dataset, "add_column", lambda self, name, column, **k: lengths.append(len(column))
+                        or add_column(self, name, column, **k))
+    rows = disentangle_ties(concatenate_datasets([pairs] * 5).select([6, 0]), "by_dimension")  # 2 of 20 rows
+    assert lengths == [2, 2, 2, 2]  # targets for the 2 selected rows, not for every row of the table
+    assert training_rows(rows) == [
+        ("trade-off tie", "coffee", "rocket", 0.0, [1, -1], True),
+        ("clear win", "coffee", "chelsea", 1.0, [1, 0], False),
+    ]
 
 
 def test_disentangle_on_a_selection_gives_the_selected_pairs_their_targets(pairs):

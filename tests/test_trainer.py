@@ -155,8 +155,33 @@ def test_only_the_main_process_writes_the_merged_model(short_model, short_proces
                                 train_dataset=instruction_pairs(photos, ["rocket"]), processing_class=short_processor,
                                 peft_config=default_lora_config(r=4))
     monkeypatch.setattr(EditRewardTrainingArguments, "should_save", property(lambda self: False))  # another rank
-    trainer.save_merged_model(str(tmp_path / "merged"))
+    assert trainer.save_merged_model(str(tmp_path / "merged")) is None
     assert not (tmp_path / "merged").exists()
+
+
+def test_the_merged_model_is_a_cpu_copy_and_the_trainers_model_is_untouched(short_model, short_processor, photos,
+                                                                             tmp_path, monkeypatch):
+    trainer = EditRewardTrainer(model=short_model, args=training_args(tmp_path, max_steps=1),
+                                train_dataset=instruction_pairs(photos, ["rocket"]), processing_class=short_processor,
+                                peft_config=default_lora_config(r=4))
+    trainer.train()
+    live = dict(trainer.model.named_parameters())
+    before = {name: (param.device, param.detach().clone()) for name, param in live.items()}
+
+    def refuse(tensor, memo):
+        raise AssertionError("a tensor was deep-copied on its own device")
+
+    monkeypatch.setattr(torch.Tensor, "__deepcopy__", refuse)  # every tensor must come through the CPU copies
+    merged = trainer.save_merged_model(str(tmp_path / "merged"))
+    monkeypatch.undo()
+    assert {tensor.device.type for tensor in (*merged.parameters(), *merged.buffers())} == {"cpu"}
+    assert dict(trainer.model.named_parameters()).keys() == live.keys()
+    for name, param in trainer.model.named_parameters():
+        assert param is live[name] and param.device == before[name][0] and torch.equal(param, before[name][1]), name
+    saved = AutoModel.from_pretrained(tmp_path / "merged", trust_remote_code=True, dtype=torch.float32).eval()
+    inputs = short_processor([photos["rocket"]], ["mirror it"], [photos["coffee"]])
+    with torch.no_grad():
+        torch.testing.assert_close(saved(**inputs).mu, merged.eval()(**inputs).mu)
 
 
 def test_batch_metrics_make_one_collective_whatever_the_batch_holds(short_model, short_processor, photos, tmp_path):

@@ -97,7 +97,7 @@ class EditRewardTrainingArguments(RewardConfig):
             raise ValueError("loss_estimator='monte_carlo' applies to loss='expected_bt' only.")
         if self.quadrature_nodes < 2:
             raise ValueError(f"quadrature_nodes={self.quadrature_nodes}: one node or fewer ignores sigma. Fix: use at "
-                             "least 2 (the default 32 is accurate to about 1e-8).")
+                             "least 2 (the default 32 is the tested setting).")
         if self.monte_carlo_samples < 1:
             raise ValueError(f"monte_carlo_samples={self.monte_carlo_samples}: the loss would be NaN. Fix: use at "
                              "least 1 (the official estimator uses 1000).")

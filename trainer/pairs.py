@@ -37,7 +37,8 @@ Pipeline::
 Nothing here decodes or copies an image: rows are rearranged with `select_columns`, `rename_columns`, `add_column`,
 `concatenate_datasets` and `select`, which reuse the stored Arrow data. Targets are added to the Arrow table under a
 dataset with an indices mapping (the output of `select`, `shuffle`, `validate_pairs(on_error="skip")` or
-`from_editreward_data`), not to the dataset itself, which `datasets` would flatten by writing every image again.
+`from_editreward_data`), not to the dataset itself, which `datasets` would flatten by writing every image again; a
+selection of under a quarter of its table is flattened instead, which copies only the selected rows.
 """
 
 import logging
@@ -235,6 +236,8 @@ def disentangle_ties(dataset: Dataset, mode: str, *, dimensions: Sequence[str] =
             f"pair dataset already has {applied}: disentangle_ties was applied to it. "
             "Fix: apply it once, to the pairs."
         )
+    if dataset._indices is not None and len(dataset) * 4 < len(dataset.data):
+        dataset = dataset.flatten_indices()  # a small selection: copying its rows is cheaper than targets for the table
 
     labels = dataset.select_columns([c for c in ("tie", *SCORE_COLUMNS) if c in dataset.column_names]).to_dict()
     n_rows = len(dataset)

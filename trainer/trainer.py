@@ -131,10 +131,11 @@ class EditRewardTrainer(RewardTrainer):
         metrics["mu_rejected"].append(sum_rejected / n_pairs)
         metrics["sigma"].append(sum_sigma / n_sigma)
 
-    def save_merged_model(self, output_dir: str) -> None:
-        """Save a plain, Hub-native EditReward folder; with LoRA, the adapters merged into a copy of the backbone, so
-        the trainer's model keeps them (the copy needs memory for a second model on the main process). Call it on
-        every process: only the main one writes."""
+    def save_merged_model(self, output_dir: str) -> torch.nn.Module | None:
+        """Save a plain, Hub-native EditReward folder. With LoRA, the adapters are merged into a CPU copy of the model
+        (host memory for one more model, none on the GPU), so the trainer's model keeps them. Call it on every
+        process: only the main one writes. Returns the saved model (with LoRA the merged CPU copy) on the process that
+        wrote it, None on the others."""
         model = self.accelerator.unwrap_model(self.model)
         merge = hasattr(model, "merge_and_unload")
         zero3 = self.is_deepspeed_enabled and self.accelerator.state.deepspeed_plugin.zero_stage == 3
@@ -143,11 +144,23 @@ class EditRewardTrainer(RewardTrainer):
                                       "Fix: save the adapter with trainer.save_model() and merge it after training "
                                       "(PeftModel.from_pretrained(...).merge_and_unload()).")
         state_dict = None if merge else self.accelerator.get_state_dict(self.model)  # every process: gathers shards
+        saved = None
         if self.args.should_save:
-            merged = copy.deepcopy(model).merge_and_unload() if merge else model
-            merged.save_pretrained(output_dir, state_dict=state_dict)
+            saved = _cpu_copy(model).merge_and_unload() if merge else model
+            saved.save_pretrained(output_dir, state_dict=state_dict)
             self.processing_class.save_pretrained(output_dir)
         self.accelerator.wait_for_everyone()
+        return saved
+
+
+def _cpu_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """A deep copy of `model` with every parameter and buffer on the CPU, copied one tensor at a time."""
+    memo = {}
+    for tensor in (*model.parameters(), *model.buffers()):
+        copied = tensor.detach().to("cpu", copy=True)
+        is_parameter = isinstance(tensor, torch.nn.Parameter)
+        memo[id(tensor)] = torch.nn.Parameter(copied, tensor.requires_grad) if is_parameter else copied
+    return copy.deepcopy(model, memo)
 
 
 def _per_dimension_terms(loss: str, out, targets: torch.Tensor, **options):
