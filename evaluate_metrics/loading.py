@@ -112,12 +112,14 @@ def pick_split(loaded, split, where):
 
 def open_image(value, root, where):
     """A cell as something the scorer reads: a PIL image, or an existing file path (relative ones from `root`)."""
+    from PIL import Image
+
     if isinstance(value, dict):
         if value.get("bytes"):
-            from PIL import Image
-
             return Image.open(io.BytesIO(value["bytes"]))
         value = value.get("path")
+    if isinstance(value, (bytes, bytearray)):
+        return Image.open(io.BytesIO(value))
     if value is None:
         raise ValueError(f"{where}: no image; every source and edited image cell must hold an image or a path.")
     if isinstance(value, (str, os.PathLike)):
@@ -127,7 +129,12 @@ def open_image(value, root, where):
         if not path.is_file():
             raise FileNotFoundError(f"{where}: no image file at {path}; pass --image-root to the folder it is in.")
         return str(path)
-    return value
+    if isinstance(value, Image.Image) or hasattr(value, "__array_interface__"):  # PIL or numpy
+        return value
+    raise ValueError(
+        f"{where}: a value of type {type(value).__name__} is not an image; a cell must hold an image, its bytes "
+        "or a path."
+    )
 
 
 def fetch_images(loaded: LoadedData, edits):

@@ -458,6 +458,14 @@ def test_missing_image_files_name_the_row_and_column(saved_model_dir, scorer, of
                              image_root=str(tmp_path), progress=False)  # fmt: skip
 
 
+def test_image_cells_may_be_bytes_and_anything_else_is_named(photos):
+    buffer = io.BytesIO()
+    photos["astronaut"].save(buffer, format="PNG")
+    assert loading.open_image(buffer.getvalue(), None, "row 3, source_image").size == photos["astronaut"].size
+    with pytest.raises(ValueError, match=r"row 3, source_image: a value of type int is not an image; a cell must hold"):
+        loading.open_image(7, None, "row 3, source_image")
+
+
 def test_the_commands_and_the_runner_import_no_heavy_library():
     code = ("import sys, editreward.evaluate_metrics.cli, editreward.evaluate_metrics.runner; "
             "print(sorted(m for m in ('torch', 'transformers', 'datasets', 'evaluate') if m in sys.modules))")
@@ -468,3 +476,27 @@ def test_metric_install_command_prints_the_installed_script(capsys):
     assert cli(["metric", "install"]) == 0
     path = capsys.readouterr().out.strip()
     assert path.endswith("editreward_accuracy.py") and open(path).read().startswith("# Copyright")
+
+
+def test_a_missing_optional_module_is_named_with_the_extra_that_provides_it(genai_dir, monkeypatch, capsys):
+    from editreward.cli import main
+
+    monkeypatch.setitem(sys.modules, "datasets", None)  # as if it were not installed
+    code = main(["evaluate", "--model", "org/name", "--benchmark", "genai-bench", "--data", str(genai_dir)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "editreward evaluate: error: " in err and "datasets" in err
+    assert 'it comes with pip install "editreward[evaluate]"' in err
+
+
+def test_the_training_benchmark_passes_no_deprecated_trainer_argument(make_model, processor, tmp_path, monkeypatch):
+    import warnings
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "benchmarks"))
+    import bench_training
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bench_training.build_trainer(make_model(), processor, bench_training.pair_rows(), str(tmp_path))
+    assert not [str(w.message) for w in caught if "gradient_checkpointing" in str(w.message)]

