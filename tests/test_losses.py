@@ -284,11 +284,17 @@ def test_confidently_wrong_pairs_keep_an_accurate_probability_at_every_spread(d)
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-2)
 
 
-@pytest.mark.parametrize("d, s", [(-30.0, 1.5), (-5.0, 1.5), (-6.0, 2.0), (-30.0, 5.0)])
+def test_wide_spreads_far_below_the_bend_are_accurate():
+    """Gauss-Hermite's last node (about 10) falls short of the mass when s >= 10: log P was off by 18 at s = 16."""
+    d, s = torch.tensor([-160.0, -280.0, -400.0]), torch.tensor([12.0, 16.0, 20.0])
+    expected = torch.tensor([reference_log_preference_probability(*ds) for ds in zip(d.tolist(), s.tolist())])
+    torch.testing.assert_close(log_preference_probability(d, s), expected, rtol=0, atol=1e-2)
+
+
+@pytest.mark.parametrize("d, s", [(-30.0, 1.5), (-5.0, 1.5), (-1.0, 1.5), (-30.0, 5.0), (-160.0, 16.0)])
 def test_the_probability_is_continuous_where_the_quadrature_rule_changes(d, s):
-    """(1.5, d) is the spread switch; d = -s (s + 1) the bend switch: a step across either moves log P by < 1e-2."""
+    """s = 1.5 switches rules and d = -s^2/2 reflects: a step across either moves log P by < 1e-2."""
     step = torch.tensor([-1e-4, 1e-4])
-    across_spread = log_preference_probability(torch.full((2,), d), s + step)
-    bend = -s * (s + 1)
-    across_bend = log_preference_probability(bend + step, torch.full((2,), s))
-    assert (across_spread.diff().abs() < 1e-2).all() and (across_bend.diff().abs() < 1e-2).all()
+    across_spread = log_preference_probability(torch.full((2,), d), 1.5 + step)
+    across_reflection = log_preference_probability(-0.5 * s**2 + step, torch.full((2,), s))
+    assert (across_spread.diff().abs() < 1e-2).all() and (across_reflection.diff().abs() < 1e-2).all()
