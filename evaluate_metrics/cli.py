@@ -44,7 +44,8 @@ def add_evaluate_parser(subparsers):
     parser.add_argument("--batch-size", type=int, default=8, help="edits per forward pass (default 8)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N pairs / groups / rated items")
     parser.add_argument("--device", default=None, help="cuda, cuda:1, cpu (default: cuda if available)")
-    parser.add_argument("--dtype", default=None, help="bfloat16, float16, float32 (default: bf16 on GPU, fp32 on CPU)")
+    parser.add_argument("--dtype", default=None, choices=("bfloat16", "float16", "float32"),
+                        help="default: bfloat16 on GPU, float32 on CPU")
     parser.add_argument("--image-root", default=None, help="base of relative image paths (default: the data's folder)")
     parser.add_argument("--tie-threshold", type=float, default=None, help="also report accuracy at this fixed eps")
     parser.add_argument("--name", default=None, help="results.json key (default: the benchmark's name)")

@@ -69,7 +69,12 @@ def load_local(path: Path, split):
         loaded = datasets.load_from_disk(str(path))
         return pick_split(loaded, split, str(path)), split
     if path.suffix in (".json", ".jsonl"):
-        return datasets.Dataset.from_list(read_json_rows(path)), split
+        import pyarrow
+
+        try:
+            return datasets.Dataset.from_list(read_json_rows(path)), split
+        except pyarrow.ArrowException as error:  # e.g. a field holding "3" in one row and 4 in the next
+            raise ValueError(f"{path}: rows disagree on a field's type ({error}); give each field one type.") from None
     files = [path] if path.is_file() else sorted(path.rglob("*.parquet"))
     if path.is_file() and path.suffix != ".parquet" or not files:
         raise ValueError(

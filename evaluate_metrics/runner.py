@@ -13,7 +13,8 @@ Files in `output_dir`:
   each weight file's name, size and mtime (hashing gigabytes of weights would cost more than a small benchmark):
   copying or re-downloading the folder changes the mtimes, and its edits are then scored again. A Hub id's
   fingerprint is the commit its local HF cache resolves "main" to (read from the cache, no network); it is None
-  when the model is not cached, and then a Hub update is not noticed. Without a scorer passed in, the model is
+  when the model is not cached (then a Hub update is not noticed) or is only a label for a scorer passed in. Score
+  files written before the header held these fields are refused once, naming what changed. Without a scorer passed in, the model is
   loaded before a new score file is written, so a first run records the commit it downloaded.
 - `results.json`: `{"model": ..., "benchmarks": {"<name>": {"dataset", "config", "revision", "split", "metrics",
   "num_pairs" (and "num_groups")}}}`, merged with the other benchmarks already in the file.
@@ -108,10 +109,14 @@ def model_fingerprint(model) -> dict | None:
 
 def cached_hub_commit(repo_id) -> str | None:
     """The commit the local HF cache resolves a model's "main" to (config.json's snapshot folder is named by it), or
-    None when it is not cached; nothing is downloaded."""
+    None when it is not cached or `repo_id` is no Hub id (a label for a scorer passed in); nothing is downloaded."""
     from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.utils import HFValidationError
 
-    path = try_to_load_from_cache(repo_id, "config.json")
+    try:
+        path = try_to_load_from_cache(repo_id, "config.json")
+    except HFValidationError:
+        return None
     return Path(path).parent.name if isinstance(path, str) else None
 
 

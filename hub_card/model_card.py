@@ -310,6 +310,20 @@ def _family_table(by_family: dict) -> str:
     return _table(["Edit family", "Pairs", *(f"`{k}`" for k in keys)], rows)
 
 
+def check_training(training) -> None:
+    """`training` must be a dict whose `data` is text and whose `datasets` is a list of Hub ids."""
+    example = '{"data": "what it was trained on", "datasets": ["org/name"], "learning_rate": 2e-6}'
+    if training is None:
+        return
+    if not isinstance(training, dict):
+        raise ValueError(f"training is a {type(training).__name__}; give a JSON object such as {example}.")
+    if not isinstance(training.get("data", ""), str):
+        raise ValueError(f"training['data'] must be text (a paragraph on the data), e.g. {example}.")
+    ids = training.get("datasets", [])
+    if not isinstance(ids, list) or not all(isinstance(name, str) for name in ids):
+        raise ValueError(f"training['datasets'] must be a list of Hub dataset ids, e.g. {example}.")
+
+
 def training_markdown(training: dict | None) -> tuple[str, str]:
     """(data paragraph, recipe table) from `training`: `data` (text), `datasets` (Hub ids), any recipe settings."""
     training = dict(training or {})
@@ -427,6 +441,7 @@ def render_model_card(model_dir, results=None, *, model_name=None, base_model=No
     from huggingface_hub import ModelCard, ModelCardData
 
     config = read_config(model_dir)
+    check_training(training)
     results = load_results(results) if results is not None else None
     if results is not None:
         warn_if_results_of_another_model(results, model_dir)

@@ -443,6 +443,8 @@ def test_a_hub_model_is_fingerprinted_by_its_locally_cached_commit(tmp_path, mon
     (repo / "snapshots" / commit).mkdir(parents=True)
     (repo / "snapshots" / commit / "config.json").write_text("{}")
     assert runner.model_fingerprint("my-org/EditReward-tiny") == {"commit": commit}
+    for label in ("exp3/run-a/final", "my model (lr 1e-5)"):  # labels of a scorer passed in: no Hub id, no commit
+        assert runner.model_fingerprint(label) is None
 
 
 def test_the_score_header_names_the_dtype_actually_used_in_one_form(scorer):
@@ -464,6 +466,13 @@ def test_image_cells_may_be_bytes_and_anything_else_is_named(photos):
     assert loading.open_image(buffer.getvalue(), None, "row 3, source_image").size == photos["astronaut"].size
     with pytest.raises(ValueError, match=r"row 3, source_image: a value of type int is not an image; a cell must hold"):
         loading.open_image(7, None, "row 3, source_image")
+
+
+def test_a_json_file_whose_rows_disagree_on_a_type_is_named(tmp_path):
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps([{"score": "3", "id": 1}, {"score": 4, "id": 2}]))
+    with pytest.raises(ValueError, match=r"mixed.json: rows disagree on a field's type"):
+        loading.load_local(path, None)
 
 
 def test_the_commands_and_the_runner_import_no_heavy_library():

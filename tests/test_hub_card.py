@@ -156,6 +156,16 @@ def test_training_section_from_dict_or_placeholder(model_folder):
 
 
 @pytest.mark.parametrize(
+    "training, field",
+    [(["a", "list"], "training is a list"), ({"datasets": 5}, r"training\['datasets'\]"),
+     ({"data": ["x"]}, r"training\['data'\]")],
+)
+def test_a_malformed_training_description_is_named(model_folder, training, field):
+    with pytest.raises(ValueError, match=field):
+        render_model_card(model_folder, training=training)
+
+
+@pytest.mark.parametrize(
     "content, message",
     [
         ("{not json", "not valid JSON"),

@@ -22,6 +22,7 @@ import skimage.data  # noqa: E402
 from datasets import Dataset, Features, List, Value, concatenate_datasets  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from editreward.trainer import pairs as pairs_module  # noqa: E402
 from editreward.trainer.pairs import (  # noqa: E402
     PAIR_FEATURES,
     disentangle_ties,
@@ -314,7 +315,8 @@ def folder_bytes(folder):
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
-def test_disentangle_on_a_shuffled_saved_dataset_writes_no_image_again(pairs, tmp_path):
+def test_disentangle_on_a_shuffled_saved_dataset_writes_no_image_again(pairs, tmp_path, monkeypatch):
+    monkeypatch.setattr(pairs_module, "FLATTEN_BUDGET", 0)  # these few photos stand for a table of large images
     pairs.save_to_disk(tmp_path / "pairs")
     shuffled = datasets.load_from_disk(tmp_path / "pairs").select([3, 0, 2, 1])  # an indices mapping over the table
     before = folder_bytes(tmp_path / "pairs")
@@ -324,6 +326,7 @@ def test_disentangle_on_a_shuffled_saved_dataset_writes_no_image_again(pairs, tm
 
 
 def test_disentangle_on_a_small_selection_copies_only_its_rows(pairs, monkeypatch):
+    """Selected rows within FLATTEN_BUDGET (these few photos are) are copied: targets for them, not the table."""
     lengths, add_column = [], Dataset.add_column
     monkeypatch.setattr(Dataset, "add_column", lambda self, name, column, **k: lengths.append(len(column))
                         or add_column(self, name, column, **k))

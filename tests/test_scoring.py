@@ -153,8 +153,10 @@ def test_cli_says_no_such_model_folder_for_a_path_that_is_no_folder(command, tmp
         assert f"{command}: error: no such model folder: {model}\n" in capsys.readouterr().err
 
 
-def test_hub_ids_and_folders_pass_the_model_folder_check(saved_model_dir):
+def test_hub_ids_and_folders_pass_the_model_folder_check(saved_model_dir, monkeypatch):
     from editreward.cli import check_model_folder
 
     for model in ("TIGER-Lab/EditReward-Qwen2.5-VL-7B", "gpt2", str(saved_model_dir)):
-        check_model_folder(model)
+        assert check_model_folder(model) == model
+    monkeypatch.setenv("HOME", str(saved_model_dir.parent))
+    assert check_model_folder(f"~/{saved_model_dir.name}") == str(saved_model_dir)  # ~ is expanded

@@ -38,7 +38,7 @@ Nothing here decodes or copies an image: rows are rearranged with `select_column
 `concatenate_datasets` and `select`, which reuse the stored Arrow data. Targets are added to the Arrow table under a
 dataset with an indices mapping (the output of `select`, `shuffle`, `validate_pairs(on_error="skip")` or
 `from_editreward_data`), not to the dataset itself, which `datasets` would flatten by writing every image again; a
-selection of under a quarter of its table is flattened instead, which copies only the selected rows.
+selection whose rows hold at most `FLATTEN_BUDGET` bytes is flattened instead, which copies only those rows.
 """
 
 import logging
@@ -53,6 +53,10 @@ from datasets.fingerprint import Hasher
 
 
 logger = logging.getLogger(__name__)
+
+# A selection of rows holding at most this many bytes (images included) is copied before tie disentangling; a larger
+# one gets its targets on the whole table under it (a few bytes per table row) rather than a copy of its images.
+FLATTEN_BUDGET = 64 * 2**20
 
 __all__ = [
     "DEFAULT_DIMENSIONS",
@@ -236,7 +240,7 @@ def disentangle_ties(dataset: Dataset, mode: str, *, dimensions: Sequence[str] =
             f"pair dataset already has {applied}: disentangle_ties was applied to it. "
             "Fix: apply it once, to the pairs."
         )
-    if dataset._indices is not None and len(dataset) * 4 < len(dataset.data):
+    if dataset._indices is not None and len(dataset) * dataset.data.nbytes / len(dataset.data) <= FLATTEN_BUDGET:
         dataset = dataset.flatten_indices()  # a small selection: copying its rows is cheaper than targets for the table
 
     labels = dataset.select_columns([c for c in ("tie", *SCORE_COLUMNS) if c in dataset.column_names]).to_dict()

@@ -78,7 +78,7 @@ def main(argv=None) -> int:
         return 0
     try:
         if getattr(args, "model", None) is not None:
-            check_model_folder(args.model)
+            args.model = check_model_folder(args.model)
         if getattr(args, "device", None) is not None:
             check_device(args.device)
         return args.handler(args)
@@ -87,12 +87,15 @@ def main(argv=None) -> int:
         return 2
 
 
-def check_model_folder(model: str) -> None:
-    """A `--model` that looks like a local path must be a folder: the Hub loader would call it a malformed repo id."""
-    if os.path.isdir(model):
-        return
-    if model.startswith((".", "~", os.sep)) or os.path.exists(model) or (os.sep in model and not _is_hub_id(model)):
+def check_model_folder(model: str) -> str:
+    """`--model` as given (a Hub id), or as a folder with `~` expanded; one that looks like a local path must be a
+    folder, since the Hub loader would call it a malformed repo id."""
+    folder = os.path.expanduser(model)
+    if os.path.isdir(folder):
+        return folder
+    if model.startswith((".", "~", os.sep)) or os.path.exists(folder) or (os.sep in model and not _is_hub_id(model)):
         raise ValueError(f"no such model folder: {model}")
+    return model
 
 
 def _is_hub_id(name: str) -> bool:
