@@ -240,7 +240,7 @@ def disentangle_ties(dataset: Dataset, mode: str, *, dimensions: Sequence[str] =
             f"pair dataset already has {applied}: disentangle_ties was applied to it. "
             "Fix: apply it once, to the pairs."
         )
-    if dataset._indices is not None and len(dataset) * dataset.data.nbytes / len(dataset.data) <= FLATTEN_BUDGET:
+    if dataset._indices is not None and len(dataset) * dataset.data.nbytes <= FLATTEN_BUDGET * len(dataset.data):
         dataset = dataset.flatten_indices()  # a small selection: copying its rows is cheaper than targets for the table
 
     labels = dataset.select_columns([c for c in ("tie", *SCORE_COLUMNS) if c in dataset.column_names]).to_dict()
