@@ -14,8 +14,8 @@ Files in `output_dir`:
   copying or re-downloading the folder changes the mtimes, and its edits are then scored again. A Hub id's
   fingerprint is the commit its local HF cache resolves "main" to (read from the cache, no network); it is None
   when the model is not cached (then a Hub update is not noticed) or is only a label for a scorer passed in. Score
-  files written before the header held these fields are refused once, naming what changed. Without a scorer passed in, the model is
-  loaded before a new score file is written, so a first run records the commit it downloaded.
+  files written before the header held these fields are refused once, naming what changed. Without a scorer passed
+  in, the model is loaded before a new score file is written, so a first run records the commit it downloaded.
 - `results.json`: `{"model": ..., "benchmarks": {"<name>": {"dataset", "config", "revision", "split", "metrics",
   "num_pairs" (and "num_groups")}}}`, merged with the other benchmarks already in the file.
 - `results.md`: the same as markdown tables (accuracies in %, per K for EditReward-Bench).

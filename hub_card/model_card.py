@@ -45,7 +45,8 @@ REGENERATE_METRIC_CARD = "python -m editreward.hub_card.model_card --write-metri
 # The Hub has no reward-model task; the model reads two images and a text like an image-text-to-text model, which
 # is how the Hub lists Qwen2.5-VL and its fine-tunes. The card says that it outputs scores, not text.
 PIPELINE_TAG = "image-text-to-text"
-TAGS = ["reward-model", "image-editing", "editreward"]
+CARD_TAG = "editreward"  # marks an editreward model card; `editreward push` checks for it
+TAGS = ["reward-model", "image-editing", CARD_TAG]
 PAPER_URL = "https://arxiv.org/abs/2509.26346"
 
 def _citations() -> tuple[str, str]:

