@@ -7,8 +7,6 @@ the `editreward` command adds its subcommands without importing more than it nee
 import importlib
 
 _LAZY = {
-    "add_card_parser": "cli",
-    "add_push_parser": "cli",
     "EDITREWARD_BIBTEX": "model_card",
     "load_results": "model_card",
     "render_metric_card": "model_card",

@@ -4,10 +4,11 @@ import os
 import tempfile
 
 _HF_HOME = tempfile.mkdtemp(prefix="editreward-hf-home-")
-os.environ.update(
-    HF_HOME=_HF_HOME, HF_HUB_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1", HF_EVALUATE_OFFLINE="1",
-    HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-)
+os.environ["HF_HOME"] = _HF_HOME
+
+from editreward.utils.environment import use_offline_environment  # noqa: E402
+
+use_offline_environment()
 
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -74,6 +75,18 @@ def saved_model_dir(make_model, processor, tmp_path_factory):
     make_model(seed=1).save_pretrained(path)
     processor.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def run_command():
+    """Run one `editreward` command on the real parser, without main()'s error printing (errors raise)."""
+    from editreward.cli import build_parser
+
+    def run(argv: list[str]) -> int:
+        args = build_parser().parse_args(argv)
+        return args.handler(args)
+
+    return run
 
 
 @pytest.fixture(scope="session")

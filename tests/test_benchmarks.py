@@ -3,7 +3,6 @@
 Fixture datasets are built in the published schemas from real photos and scored end to end by the tiny saved model.
 """
 
-import argparse
 import contextlib
 import io
 import json
@@ -22,7 +21,6 @@ from PIL import ImageFilter, ImageOps
 from editreward import EditRewardScorer
 from editreward.evaluate_metrics import adapters, load_metric_script, loading, runner
 from editreward.evaluate_metrics.adapters import from_aurora_bench, from_editreward_bench, from_genai_bench
-from editreward.evaluate_metrics.cli import add_evaluate_parser, add_metric_parser
 
 metric = load_metric_script()
 IMAGE = datasets.Image()
@@ -33,16 +31,6 @@ def edits_of(image):
     """Four real-looking edits of one photo, as candidate A, B, C, D."""
     return [ImageOps.grayscale(image).convert("RGB"), ImageOps.mirror(image),
             image.filter(ImageFilter.GaussianBlur(3)), ImageOps.flip(image)]  # fmt: skip
-
-
-def cli(argv):
-    """The `evaluate` and `metric` commands on a fresh parser, as the `editreward` command wires them."""
-    parser = argparse.ArgumentParser(prog="editreward")
-    commands = parser.add_subparsers(dest="command")
-    add_evaluate_parser(commands)
-    add_metric_parser(commands)
-    args = parser.parse_args(argv)
-    return args.handler(args)
 
 
 @pytest.fixture(scope="module")
@@ -299,11 +287,11 @@ def test_local_paths_load_and_report_bad_input(genai_dir, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def genai_run(saved_model_dir, genai_dir, tmp_path_factory):
+def genai_run(saved_model_dir, genai_dir, tmp_path_factory, run_command):
     """`editreward evaluate` on the GenAI-Bench fixture, the model loaded from its folder: (output dir, stdout)."""
     out, printed = tmp_path_factory.mktemp("genai-run") / "eval", io.StringIO()
     with contextlib.redirect_stdout(printed):
-        code = cli(["evaluate", "--model", str(saved_model_dir), "--benchmark", "genai-bench", "--data",
+        code = run_command(["evaluate", "--model", str(saved_model_dir), "--benchmark", "genai-bench", "--data",
                     str(genai_dir), "--split", "test_v1", "--output-dir", str(out), "--batch-size", "4",
                     "--device", "cpu", "--no-progress"])  # fmt: skip
     assert code == 0
@@ -476,13 +464,13 @@ def test_a_json_file_whose_rows_disagree_on_a_type_is_named(tmp_path):
 
 
 def test_the_commands_and_the_runner_import_no_heavy_library():
-    code = ("import sys, editreward.evaluate_metrics.cli, editreward.evaluate_metrics.runner; "
+    code = ("import sys, editreward.commands.evaluate, editreward.evaluate_metrics.runner; "
             "print(sorted(m for m in ('torch', 'transformers', 'datasets', 'evaluate') if m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 
-def test_metric_install_command_prints_the_installed_script(capsys):
-    assert cli(["metric", "install"]) == 0
+def test_metric_install_command_prints_the_installed_script(capsys, run_command):
+    assert run_command(["metric", "install"]) == 0
     path = capsys.readouterr().out.strip()
     assert path.endswith("editreward_accuracy.py") and open(path).read().startswith("# Copyright")
 

@@ -12,7 +12,8 @@ from official_reference import make_official_model, official_scores, save_offici
 from PIL import Image
 from safetensors import safe_open
 
-from editreward.convert import CheckpointMismatchError, add_convert_parser, convert_official_checkpoint, plan_conversion
+from editreward.cli import build_parser
+from editreward.convert import CheckpointMismatchError, convert_official_checkpoint, plan_conversion
 
 BASE_VOCAB = 151_680  # like the released bases (152,064 for Qwen2.5-VL), larger than the tokenizer
 INIT_STD = 0.3  # random weights large enough that positions and pixels move the scores well beyond the tolerance
@@ -221,8 +222,7 @@ def test_hub_ids_download_the_weights_and_only_the_base_model_s_small_files(rele
 
 
 def test_cli_convert_subcommand(released, tmp_path):
-    parser = argparse.ArgumentParser(prog="editreward")
-    add_convert_parser(parser.add_subparsers(dest="command"))
+    parser = build_parser()
     out = tmp_path / "bf16"
     args = parser.parse_args(["convert", "--checkpoint", str(released.checkpoint), "--base", str(released.base),
                               "--out", str(out), "--dtype", "bfloat16"])
@@ -236,8 +236,8 @@ def test_cli_convert_subcommand(released, tmp_path):
 
 
 def test_importing_the_convert_parser_loads_no_heavy_library():
-    probe = ("import sys, argparse; from editreward.convert import add_convert_parser; "
-             "add_convert_parser(argparse.ArgumentParser().add_subparsers()); "
+    probe = ("import sys, argparse; from editreward.commands import convert; "
+             "convert.register(argparse.ArgumentParser().add_subparsers()); "
              "print([m for m in ('torch', 'transformers', 'safetensors', 'huggingface_hub') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -1,6 +1,5 @@
 """Model card, metric card and publishing: cards parse back with huggingface_hub; pushes stop at the HfApi boundary."""
 
-import argparse
 import json
 import re
 import shutil
@@ -10,8 +9,9 @@ import pytest
 from huggingface_hub import HfApi, ModelCard
 
 from editreward.hub_card import (
-    add_card_parser, add_push_parser, check_model_folder, push_model_folder, render_metric_card, render_model_card,
+    check_model_folder, push_model_folder, render_metric_card, render_model_card,
 )  # fmt: skip
+from editreward.cli import build_parser
 from editreward.hub_card import model_card as cards
 from editreward.hub_card.publish import IGNORE_PATTERNS
 
@@ -365,11 +365,7 @@ def test_push_creates_the_repo_and_uploads_the_folder(complete_folder, hub_calls
 
 
 def _parse(argv):
-    parser = argparse.ArgumentParser(prog="editreward")
-    commands = parser.add_subparsers(dest="command")
-    add_card_parser(commands)
-    add_push_parser(commands)
-    return parser.parse_args(argv)
+    return build_parser().parse_args(argv)
 
 
 def test_cli_card_writes_the_readme(model_folder, results_file, tmp_path, capsys):

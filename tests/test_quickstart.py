@@ -12,9 +12,10 @@ import pytest
 
 from editreward.quickstart.edit_dataset import SCORES
 from editreward.quickstart.edits import FAMILIES
-from editreward.cli import main
+from editreward.cli import build_parser, main
+from editreward.quickstart import DEFAULT_MAX_MINUTES
 from editreward.quickstart.run import (
-    BENCHMARK_NAME, DEFAULT_MAX_MINUTES, QUICKSTART_PROMPTS, add_quickstart_parser, describe_device, evaluate_pairs,
+    BENCHMARK_NAME, QUICKSTART_PROMPTS, describe_device, evaluate_pairs,
     format_scores_by_kind, run_quickstart, score_in_fresh_process, scores_by_kind, training_card_section,
 )
 
@@ -144,8 +145,7 @@ def test_model_card_parses_with_evaluation_and_training_sections(quickstart):
 
 
 def test_command_line_options():
-    parser = argparse.ArgumentParser()
-    add_quickstart_parser(parser.add_subparsers(dest="command"))
+    parser = build_parser()
     args = parser.parse_args(["quickstart", "--fast", "--seed", "3", "--output-dir", "out", "--max-minutes", "2"])
     assert (args.fast, args.seed, args.output_dir, args.max_minutes) == (True, 3, "out", 2.0)
     defaults = parser.parse_args(["quickstart"])
@@ -159,8 +159,7 @@ def test_results_json_is_plain_json(quickstart):
 
 
 def test_seed_must_be_a_non_negative_integer(capsys):
-    parser = argparse.ArgumentParser()
-    add_quickstart_parser(parser.add_subparsers(dest="command"))
+    parser = build_parser()
     with pytest.raises(SystemExit):
         parser.parse_args(["quickstart", "--seed", "-1"])
     assert "argument --seed: expected a non-negative integer, got '-1'" in capsys.readouterr().err

@@ -150,13 +150,13 @@ def test_cli_says_no_such_model_folder_for_a_path_that_is_no_folder(command, tmp
     (tmp_path / "model.safetensors").touch()
     for model in (str(tmp_path / "missing"), str(tmp_path / "model.safetensors"), "./missing", "runs/a/b"):
         assert main([command, "--model", model, *MODEL_COMMANDS[command]]) == 2
-        assert f"{command}: error: no such model folder: {model}\n" in capsys.readouterr().err
+        assert f"{command}: error: no such model folder: {model} (" in capsys.readouterr().err
 
 
 def test_hub_ids_and_folders_pass_the_model_folder_check(saved_model_dir, monkeypatch):
-    from editreward.cli import check_model_folder
+    from editreward.utils.locations import resolve_model_location
 
     for model in ("TIGER-Lab/EditReward-Qwen2.5-VL-7B", "gpt2", str(saved_model_dir)):
-        assert check_model_folder(model) == model
+        assert resolve_model_location(model) == model
     monkeypatch.setenv("HOME", str(saved_model_dir.parent))
-    assert check_model_folder(f"~/{saved_model_dir.name}") == str(saved_model_dir)  # ~ is expanded
+    assert resolve_model_location(f"~/{saved_model_dir.name}") == str(saved_model_dir)  # ~ is expanded

@@ -289,37 +289,6 @@ def _hub_link(name: str) -> str:
     return f"[`{name}`](https://huggingface.co/{name})" if _is_hub_id(name) else f"`{name}`"
 
 
-def add_convert_parser(subparsers):
-    """Add `editreward convert --checkpoint ... --base ... --out DIR [--dtype]` to an argparse subparsers object."""
-    parser = subparsers.add_parser(
-        "convert", help="convert a released TIGER-Lab EditReward checkpoint into a Hub-ready model folder",
-        description="Convert a released EditReward checkpoint (a raw state dict) into a folder that "
-        "AutoModel.from_pretrained(DIR, trust_remote_code=True) loads and that scores identically.",
-    )
-    parser.add_argument("--checkpoint", required=True,
-                        help="Hub id or folder of a released checkpoint, e.g. TIGER-Lab/EditReward-Qwen2.5-VL-7B")
-    parser.add_argument("--base", required=True,
-                        help="Hub id or folder of its base model, e.g. XiaomiMiMo/MiMo-VL-7B-SFT-2508")
-    parser.add_argument("--out", required=True, help="output folder (new or empty)")
-    parser.add_argument("--dtype", default=None, choices=["bfloat16", "float16", "float32"],
-                        help="backbone dtype (default: the checkpoint's); heads stay float32")
-    parser.add_argument("--image-pixels", type=int, default=None,
-                        help="pixel budget per image (default: the released 200,704)")
-    parser.add_argument("--license", default=None,
-                        help="licence id for the model card (default: the one the origin's model card states)")
-    parser.set_defaults(handler=_convert_command)
-    return parser
-
-
-def _convert_command(args) -> int:
-    out = convert_official_checkpoint(
-        args.checkpoint, args.base, args.out, dtype=args.dtype, image_pixels=args.image_pixels, license=args.license
-    )
-    print(f"Converted {args.checkpoint} into {out}; "
-          f"load it with AutoModel.from_pretrained({str(out)!r}, trust_remote_code=True).")
-    return 0
-
-
 def _local_folder(path_or_id, patterns: list[str]) -> Path:
     """A local folder as it is; a Hub id downloaded (only files matching `patterns`)."""
     if os.path.isdir(path_or_id):

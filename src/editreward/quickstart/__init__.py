@@ -1,0 +1,7 @@
+"""The quickstart: build an edit-preference set from real photos, train, evaluate and save a small model, offline.
+
+`run.run_quickstart` does it; `editreward quickstart` (editreward.commands.quickstart) is its command.
+"""
+
+QUICKSTART_SUMMARY = "The quickstart: the package's whole job, offline and small, in one call (`editreward quickstart`)."
+DEFAULT_MAX_MINUTES = 8.0  # the command stops training this long after its start, so that the run ends within 10 min

@@ -22,7 +22,6 @@ The recipe (`MODEL_RECIPE`, `TRAINING_RECIPE`) is the one place the quickstart's
 training section is generated from it.
 """
 
-import argparse
 import importlib.util
 import inspect
 import math
@@ -87,7 +86,6 @@ TRAINING_RECIPE = {
     "max_steps": 7500,
     "weight_decay": 0.0,
 }
-DEFAULT_MAX_MINUTES = 8.0  # the command stops training this long after its start, so that the run ends within 10 min
 
 # The data set of the full run: many sources, since the model memorises a few hundred (train pair accuracy 0.73,
 # held-out 0.51 with 119 photos and scenes); at the model's 56 px.
@@ -174,7 +172,7 @@ def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, max_minutes
 
 def require_quickstart_modules() -> None:
     """Name every optional module that is not installed (the quickstart uses them all), and the extra that has them."""
-    from ..extras import EXTRA_OF_MODULE
+    from ..utils.extras import EXTRA_OF_MODULE
 
     missing = [name for name in EXTRA_OF_MODULE if importlib.util.find_spec(name) is None]
     if missing:
@@ -588,38 +586,3 @@ def closing_note(evaluation: dict, timings: dict, steps: int, output_dir: Path) 
         f"{output_dir / 'model'} --repo-id ORG/NAME` uploads it)."
     )
 
-
-# ---------------------------------------------------------------------------------------------------------------
-# The command
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def _quickstart(args) -> int:
-    max_minutes = args.max_minutes if args.max_minutes and args.max_minutes > 0 and not args.fast else None
-    run_quickstart(args.output_dir, fast=args.fast, seed=args.seed, max_minutes=max_minutes)
-    return 0
-
-
-def _seed(text: str) -> int:
-    """argparse type of --seed: a non-negative integer, as numpy's seeds are."""
-    if not text.isdecimal():
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return int(text)
-
-
-def add_quickstart_parser(subparsers):
-    """Add `quickstart`: build the data, train, evaluate, save and demo, on this machine, offline."""
-    parser = subparsers.add_parser(
-        "quickstart", help="build an edit-preference set from real photos, train, evaluate and save a small model",
-        description=__doc__.split("\n\n")[0],
-    )  # fmt: skip
-    parser.add_argument("--output-dir", default="quickstart-output",
-                        help="where everything goes (default: %(default)s)")
-    parser.add_argument("--fast", action="store_true",
-                        help="tiny data and a few steps: checks the pipeline in seconds (ignores --max-minutes)")
-    parser.add_argument("--seed", type=_seed, default=0, help="seed of the data, the initial weights and the order")
-    parser.add_argument("--max-minutes", type=float, default=DEFAULT_MAX_MINUTES,
-                        help="stop training this many minutes after the start of the run, data building included "
-                        "(default: %(default)s; 0 or less: train all the planned steps)")
-    parser.set_defaults(handler=_quickstart)
-    return parser
