@@ -8,21 +8,13 @@ set to compare their times and results; the fast sweep also runs on the large se
 """
 
 import argparse
-import importlib.util
 import os
 import platform
 import time
 
 import numpy as np
 
-from editreward.evaluate_metrics import METRIC_DIR
-
-
-def load_metric_script():
-    spec = importlib.util.spec_from_file_location("editreward_accuracy_script", f"{METRIC_DIR}/editreward_accuracy.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from editreward.evaluate_metrics import load_metric_script
 
 
 def random_pairs(num_pairs, decimals, seed):

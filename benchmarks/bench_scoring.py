@@ -1,8 +1,8 @@
 """Scoring throughput: the batched EditRewardScorer against a reference-style scorer, on the same weights.
 
-Reference (the official way, SPEC section 2): for each edit and each dimension one backbone pass on one row that
-re-encodes both of its images (`common.reference_row_output`). Batched: `EditRewardScorer.score_group`, one
-backbone pass for the group in which every distinct image is encoded once, with the model's shared-prefix packing
+Reference (the official way): for each edit and each dimension one backbone pass on one row that re-encodes both
+of its images (`reference_pass.reference_row_output`). Batched: `EditRewardScorer.score_group`, one backbone pass
+for the group in which every distinct image is encoded once, with the model's shared-prefix packing
 (`share_prefix=True`: the system prompt and source image computed once for the group, each edited image once for
 its two dimensions) and without it (`share_prefix=False`: one row per (edit, dimension), images still encoded
 once), to show what each mechanism contributes. Groups of 1, 2 and 4 edits of one source; every side includes
@@ -16,21 +16,10 @@ import argparse
 import statistics
 
 import torch
-from common import (
-    INSTRUCTIONS,
-    add_common_arguments,
-    build_model,
-    build_processor,
-    describe_config,
-    edits_of,
-    interleaved,
-    load_average,
-    photo,
-    predicted_ratios,
-    reference_triplet_output,
-    set_threads,
-    spread,
-)
+from common import INSTRUCTIONS, add_common_arguments, build_model, build_processor, edits_of, photo, set_threads
+from flop_model import describe_config, predicted_ratios
+from reference_pass import reference_triplet_output
+from timing import interleaved, load_average, spread
 
 from editreward import EditRewardScorer
 

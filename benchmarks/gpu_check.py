@@ -1,9 +1,9 @@
 """Full-size check of `editreward convert`: the Qwen2.5-VL-7B architecture with random weights, nothing downloaded.
 
-Builds the 7B reward model in the official layout (tests/official_reference.py) in bfloat16, scores one group of
-edits the official way, saves its state dict as TIGER-Lab released it, converts it, and reports the largest
-difference between the official-way and the converted scores, the scoring throughput of EditRewardScorer on groups of
-4 candidates at 200,704 px, and peak GPU memory. `--tiny` runs a tiny model on CPU as a smoke check.
+Builds the 7B reward model in the official layout (`editreward.testing.official_reference`) in bfloat16, scores
+one group of edits the official way, saves its state dict as TIGER-Lab released it, converts it, and reports the
+largest difference between the official-way and the converted scores, the scoring throughput of EditRewardScorer on
+groups of 4 candidates at 200,704 px, and peak GPU memory. `--tiny` runs a tiny model on CPU as a smoke check.
 
     python benchmarks/gpu_check.py [--tiny] [--groups 8] [--pixels 200704]
 
@@ -14,15 +14,13 @@ offline tokenizer and chat template) and scikit-image (the photos).
 import argparse
 import platform
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from official_reference import make_official_model, official_scores, save_official_checkpoint  # noqa: E402
+from editreward.testing.official_reference import make_official_model, official_scores, save_official_checkpoint
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 INSTRUCTIONS = ("make it black and white", "mirror the scene", "tilt the camera a little", "replace it with this")

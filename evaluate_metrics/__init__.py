@@ -3,6 +3,9 @@
 `evaluate.load("editreward_accuracy")` resolves a bare name from the current directory or from evaluate's modules
 cache entry `evaluate_modules/metrics/evaluate-metric--editreward_accuracy/<hash>/`; `install_metric()` writes that
 entry, so the bare name then loads offline (`HF_EVALUATE_OFFLINE=1`) from any directory.
+
+Beside it: `benchmarks` (one module per published schema, and the registry the runner reads), `loading` (data from
+a Hub id or a local path), `runner` (cached, resumable scoring) and `results` (the owner of results.json).
 """
 
 import functools

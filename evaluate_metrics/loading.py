@@ -13,9 +13,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..utils.locations import is_hub_id
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["LoadedData", "fetch_images", "load_benchmark_data", "open_image"]
+
+DATA_FILE_SUFFIXES = (".json", ".jsonl", ".parquet")  # a name ending so names a missing file, never a Hub dataset
 
 
 @dataclass
@@ -31,7 +35,7 @@ class LoadedData:
 
 
 def load_benchmark_data(data, *, config=None, revision=None, split=None, image_root=None) -> LoadedData:
-    """Load `data`: an existing local path, else a Hub dataset id.
+    """Load `data`: an existing local path, else a Hub dataset id (`editreward.utils.locations` tells them apart).
 
     For a Hub id, `config` may list several configs separated by commas ("2pair,3pair,4pair"), which are
     concatenated; pass `revision` (a commit sha) so the results can be reproduced.
@@ -43,7 +47,7 @@ def load_benchmark_data(data, *, config=None, revision=None, split=None, image_r
         dataset, split = load_local(path, split)
         root = Path(image_root) if image_root else (path if path.is_dir() else path.parent)
         return LoadedData(dataset, str(path.resolve()), config, None, split, root.resolve())
-    if data.startswith((".", "/", "~")) or data.count("/") != 1 or path.suffix in (".json", ".jsonl", ".parquet"):
+    if not is_hub_id(data) or path.suffix in DATA_FILE_SUFFIXES:
         raise FileNotFoundError(f"{data!r} is neither an existing local path nor a Hub dataset id ('owner/name').")
     if revision is None:
         logger.warning("%s: no revision given; pass --revision <commit sha> to pin the dataset version.", data)

@@ -16,9 +16,8 @@ Files in `output_dir`:
   when the model is not cached (then a Hub update is not noticed) or is only a label for a scorer passed in. Score
   files written before the header held these fields are refused once, naming what changed. Without a scorer passed
   in, the model is loaded before a new score file is written, so a first run records the commit it downloaded.
-- `results.json`: `{"model": ..., "benchmarks": {"<name>": {"dataset", "config", "revision", "split", "metrics",
-  "num_pairs" (and "num_groups")}}}`, merged with the other benchmarks already in the file.
-- `results.md`: the same as markdown tables (accuracies in %, per K for EditReward-Bench).
+- `results.json` and `results.md`: the benchmark's entry, merged with the other benchmarks already in the file (of
+  the same model only), written by `results.py`, the owner of their format.
 
 The metric is the `editreward_accuracy` script's own pure functions, imported from its path (no evaluate cache).
 """
@@ -26,17 +25,18 @@ The metric is the `editreward_accuracy` script's own pure functions, imported fr
 import hashlib
 import json
 import logging
-import math
 import os
 from pathlib import Path
 
+from ..utils.locations import is_hub_id, looks_like_local_path
 from . import load_metric_script
-from .adapters import BENCHMARKS
+from .benchmarks import BENCHMARKS
 from .loading import fetch_images, load_benchmark_data
+from .results import merge_entry, results_of_model, write_results
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ScoreCache", "compute_metrics", "load_task", "results_markdown", "run_benchmark"]
+__all__ = ["ScoreCache", "compute_metrics", "load_task", "run_benchmark"]
 
 BOOTSTRAP_SAMPLES = 1000
 
@@ -110,13 +110,11 @@ def model_fingerprint(model) -> dict | None:
 def cached_hub_commit(repo_id) -> str | None:
     """The commit the local HF cache resolves a model's "main" to (config.json's snapshot folder is named by it), or
     None when it is not cached or `repo_id` is no Hub id (a label for a scorer passed in); nothing is downloaded."""
-    from huggingface_hub import try_to_load_from_cache
-    from huggingface_hub.utils import HFValidationError
-
-    try:
-        path = try_to_load_from_cache(repo_id, "config.json")
-    except HFValidationError:
+    if not is_hub_id(repo_id):
         return None
+    from huggingface_hub import try_to_load_from_cache
+
+    path = try_to_load_from_cache(repo_id, "config.json")
     return Path(path).parent.name if isinstance(path, str) else None
 
 
@@ -156,7 +154,7 @@ def score_missing(scorer, loaded, edits, cache: ScoreCache, batch_size: int, pro
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Metrics and results
+# Metrics
 # ---------------------------------------------------------------------------------------------------------------
 
 
@@ -181,101 +179,6 @@ def compute_metrics(task, scores: dict, tie_threshold=None, bootstrap_samples=BO
     return metrics
 
 
-def json_ready(value):
-    """Plain JSON: numpy scalars as Python numbers, NaN/inf as null."""
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def existing_results(output_dir: Path, model: str) -> dict:
-    """output_dir/results.json if there is one (it must be of `model`), else an empty results object."""
-    path = output_dir / "results.json"
-    if not path.is_file():
-        return {"model": model, "benchmarks": {}}
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON ({error}); fix or delete it.") from None
-    if not isinstance(results, dict) or results.get("model") != model:
-        found = results.get("model") if isinstance(results, dict) else None
-        raise ValueError(f"{path} holds results of model {found!r}, not {model!r}; pass another --output-dir.")
-    return results
-
-
-def write_results(output_dir: Path, model: str, name: str, entry: dict) -> dict:
-    """Merge `entry` into output_dir/results.json (same model only) and rewrite results.md."""
-    path = output_dir / "results.json"
-    results = existing_results(output_dir, model)
-    results.setdefault("benchmarks", {})[name] = json_ready(entry)
-    partial = path.with_name(f"results.json.{os.getpid()}.tmp")
-    partial.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
-    (output_dir / "results.md").write_text(results_markdown(results), encoding="utf-8")
-    return results
-
-
-def _percent(value) -> str:
-    return "n/a" if value is None else f"{100 * value:.2f}"
-
-
-def _data_cell(entry: dict) -> str:
-    text = f"`{entry.get('dataset')}`"
-    text += f" ({entry['config']})" if entry.get("config") else ""
-    text += f" @ `{str(entry['revision'])[:7]}`" if entry.get("revision") else ""
-    text += f", {entry['split']}" if entry.get("split") else ""
-    return text + (f", first {entry['limit']}" if entry.get("limit") else "")
-
-
-def _table(header, rows) -> list[str]:
-    return ["| " + " | ".join(row) + " |" for row in [header, ["---"] * len(header), *rows]]
-
-
-def _pairwise_row(name: str, entry: dict) -> list[str]:
-    m = entry["metrics"]
-    interval = "–"
-    if m.get("accuracy_ci_low") is not None:
-        interval = f"{_percent(m['accuracy_ci_low'])}–{_percent(m['accuracy_ci_high'])}"
-    spearman = _percent(m["spearman"]) if "spearman" in m else "–"
-    return [name, _data_cell(entry), str(entry.get("num_pairs")), _percent(m["accuracy"]), interval,
-            _percent(m.get("accuracy_without_ties")), f"{m['epsilon']:.4g}", spearman]  # fmt: skip
-
-
-def _group_section(name: str, entry: dict) -> list[str]:
-    m = entry["metrics"]
-    sizes = sorted(int(key[len("accuracy_k") :]) for key in m if key.startswith("accuracy_k"))
-    rows = [[f"K={k}", str(m[f"num_groups_k{k}"]), str(m[f"correct_groups_k{k}"]), _percent(m[f"accuracy_k{k}"])]
-            for k in sizes]  # fmt: skip
-    rows.append(["overall", str(m["num_groups"]), str(m["correct_groups"]), _percent(m["accuracy"])])
-    return [
-        f"## {name}: strict group accuracy", "", f"Data: {_data_cell(entry)}.", "",
-        *_table(["K", "Groups", "Correct", "Accuracy (%)"], rows), "",
-        f"Pairwise accuracy {_percent(m['pairwise_accuracy'])}% over {m['num_comparisons']} comparisons at "
-        f"eps* = {m['epsilon']:.4g}.", "",
-    ]  # fmt: skip
-
-
-def results_markdown(results: dict) -> str:
-    """results.json as markdown: one table of pairwise benchmarks, one per-K table per group benchmark."""
-    lines = [f"# Evaluation of `{results.get('model')}`", ""]
-    benchmarks = results["benchmarks"]
-    pairwise = [_pairwise_row(n, e) for n, e in benchmarks.items() if "accuracy_without_ties" in e["metrics"]]
-    if pairwise:
-        header = ["Benchmark", "Data", "Pairs", "Accuracy (%)", "95% CI", "Without ties (%)", "eps", "Spearman (x100)"]
-        lines += [*_table(header, pairwise), "",
-                  "Accuracy is tie-calibrated (the best eps on these pairs; -1 means no predicted ties).", ""]
-    for name, entry in benchmarks.items():
-        if any(key.startswith("accuracy_k") for key in entry["metrics"]):
-            lines += _group_section(name, entry)
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # The run
 # ---------------------------------------------------------------------------------------------------------------
@@ -294,8 +197,7 @@ def load_task(benchmark, data=None, *, config=None, revision=None, split=None, i
         data or spec.hub_id, config=config or (spec.config if hub_default else None), revision=revision,
         split=split or (spec.split if hub_default else None), image_root=image_root,
     )  # fmt: skip
-    kwargs = {"on_conflict": on_conflict} if benchmark == "editreward-bench" else {}
-    task = spec.adapter(loaded.dataset, limit=limit, **kwargs)
+    task = spec.read_task(loaded.dataset, limit=limit, on_conflict=on_conflict)
     if not task.edits:
         raise ValueError(f"{loaded.source}: no {benchmark} items to score.")
     return spec, loaded, task
@@ -315,8 +217,8 @@ def run_benchmark(model, benchmark, data=None, *, output_dir="eval_results", bat
     spec, loaded, task = load_task(benchmark, data, config=config, revision=revision, split=split,
                                    image_root=image_root, limit=limit, on_conflict=on_conflict)  # fmt: skip
     output_dir = Path(output_dir)
-    model = str(Path(model).resolve()) if Path(str(model)).exists() else str(model)
-    existing_results(output_dir, model)  # refuse another model's results.json before any scoring
+    model = str(Path(model).expanduser().resolve()) if looks_like_local_path(str(model)) else str(model)
+    results_of_model(output_dir, model)  # refuse another model's results.json before any scoring
     cache_path = output_dir / f"scores-{benchmark}.jsonl"
     if scorer is None and not cache_path.is_file():  # every edit is to score: load first (a Hub model is now cached)
         scorer = load_scorer(model, batch_size, device, dtype)
@@ -342,7 +244,7 @@ def run_benchmark(model, benchmark, data=None, *, output_dir="eval_results", bat
         entry["num_pairs"] = len(task.pairs)
     if limit is not None:
         entry["limit"] = limit
-    if name is None:
-        name = Path(loaded.source).stem if benchmark == "local-json" else spec.name
-    write_results(output_dir, model, name, entry)
-    return json_ready(entry)
+    name = name or spec.results_name(loaded.source)
+    results = merge_entry(results_of_model(output_dir, model), name, entry)  # read again: another run may have merged
+    write_results(results, output_dir)
+    return results["benchmarks"][name]

@@ -19,8 +19,11 @@ import torch
 from PIL import ImageFilter, ImageOps
 
 from editreward import EditRewardScorer
-from editreward.evaluate_metrics import adapters, load_metric_script, loading, runner
-from editreward.evaluate_metrics.adapters import from_aurora_bench, from_editreward_bench, from_genai_bench
+from editreward.evaluate_metrics import load_metric_script, loading, results, runner
+from editreward.evaluate_metrics.benchmarks import BENCHMARKS
+from editreward.evaluate_metrics.benchmarks.aurora_bench import from_aurora_bench
+from editreward.evaluate_metrics.benchmarks.editreward_bench import from_editreward_bench, ranking_from_comparisons
+from editreward.evaluate_metrics.benchmarks.genai_bench import from_genai_bench
 
 metric = load_metric_script()
 IMAGE = datasets.Image()
@@ -147,7 +150,12 @@ def official_json(photos, tmp_path_factory):
 
 
 def read_results(output_dir):
-    return json.loads((output_dir / "results.json").read_text(encoding="utf-8"))
+    """results.json as any strict JSON parser reads it: NaN or Infinity in the file fail the test."""
+
+    def refuse(constant):
+        raise ValueError(f"results.json holds {constant}, which is not JSON")
+
+    return json.loads((output_dir / "results.json").read_text(encoding="utf-8"), parse_constant=refuse)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -206,7 +214,33 @@ def test_editreward_bench_incomplete_or_cyclic_groups_are_errors():
 
 
 def test_ranking_from_comparisons_handles_tiers():
-    assert adapters.ranking_from_comparisons(list("ABC"), {("A", "B"): -1, ("A", "C"): 0, ("B", "C"): 1}) == "B>A=C"
+    assert ranking_from_comparisons(list("ABC"), {("A", "B"): -1, ("A", "C"): 0, ("B", "C"): 1}) == "B>A=C"
+
+
+def test_adapters_read_votes_and_rankings_in_the_metrics_vocabulary_and_case():
+    assert BENCHMARKS["genai-bench"].adapter is from_genai_bench
+    rows = [{"instruct_prompt": "x", "source_image": "s", "left_output_image": "l", "right_output_image": "r",
+             "vote_type": vote} for vote in metric.GENAI_VOTES]  # fmt: skip
+    assert [p.label for p in from_genai_bench(datasets.Dataset.from_list(rows)).pairs] == list(metric.GENAI_VOTES)
+    for refused in ("LeftVote", "a>b", "A=B=good"):
+        with pytest.raises(ValueError, match=re.escape(repr(refused))):
+            metric.human_preferences([refused])
+    with pytest.raises(ValueError, match=r"genai-bench row 0: vote_type='LeftVote'"):
+        from_genai_bench(datasets.Dataset.from_list([{**rows[0], "vote_type": "LeftVote"}]))
+    for ranking, letter in (("a>b", "a"), ("A=B=good", "good")):
+        with pytest.raises(ValueError, match=rf"ranking = {ranking!r} contains {letter!r}; write capital letters"):
+            from_editreward_bench(text_erb([("g", "AvsB", ranking)]))
+        with pytest.raises(ValueError, match=rf"references\[0\] = {ranking!r} contains {letter!r}"):
+            metric.group_accuracy([[1.0, 0.0]], [ranking])
+    assert from_editreward_bench(text_erb([("g", "AvsB", "A=B=Good")])).groups[0].ranking == "A=B"
+
+
+def test_each_benchmark_spec_carries_what_the_runner_treats_specially():
+    assert [key for key, spec in BENCHMARKS.items() if spec.resolves_conflicts] == ["editreward-bench"]
+    assert BENCHMARKS["local-json"].results_name("/data/valid_dataset.json") == "valid_dataset"
+    assert BENCHMARKS["genai-bench"].results_name("TIGER-Lab/GenAI-Bench") == "GenAI-Bench"
+    conflicting = text_erb([("g", "AvsB", "B>A"), ("g", "AvsB", "A>B"), ("ok", "AvsB", "A>B")])
+    assert [g.id for g in BENCHMARKS["editreward-bench"].read_task(conflicting, on_conflict="skip").groups] == ["ok"]
 
 
 def test_genai_bench_votes_map_to_pairs_and_unknown_votes_name_the_row(photos):
@@ -247,6 +281,73 @@ def test_aurora_ratings_become_pairs_with_ties_and_spearman_points():
 def test_missing_columns_are_named(adapter, rows, missing):
     with pytest.raises(ValueError, match=rf"lacks column\(s\) \[.*'{missing}'.*\]; it has \["):
         adapter(datasets.Dataset.from_list(rows))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# results.json
+# ---------------------------------------------------------------------------------------------------------------
+
+PAIR_ENTRY = {"dataset": "TIGER-Lab/GenAI-Bench", "split": "test_v1", "num_pairs": 3,
+              "metrics": {"accuracy": np.float32(0.5), "accuracy_without_ties": float("nan"), "epsilon": -1.0,
+                          "accuracy_ci_high": float("inf"), "num_pairs": np.int64(3)}}  # fmt: skip
+GROUP_ENTRY = {"dataset": "/data/erb.parquet", "num_groups": 2,
+               "metrics": {"accuracy": 0.5, "accuracy_k2": 1.0, "pairwise_accuracy": 0.75, "epsilon": 0.1}}  # fmt: skip
+
+
+def test_results_json_is_plain_json(tmp_path):
+    written = results.write_results(results.merge_entry(results.new_results("org/model"), "GenAI-Bench", PAIR_ENTRY),
+                                    tmp_path)  # fmt: skip
+    assert written == tmp_path / "results.json"
+    metrics = read_results(tmp_path)["benchmarks"]["GenAI-Bench"]["metrics"]  # a strict parser: no NaN, no Infinity
+    assert metrics == {"accuracy": 0.5, "accuracy_without_ties": None, "epsilon": -1.0, "accuracy_ci_high": None,
+                       "num_pairs": 3}  # fmt: skip
+    assert results.read_results(tmp_path) == results.read_results(written) == read_results(tmp_path)
+    written.write_text(written.read_text().replace("null", "NaN"))
+    with pytest.raises(ValueError, match="results.json holds NaN, which is not JSON"):  # the check can fail
+        read_results(tmp_path)
+
+
+def test_merging_an_entry_keeps_the_other_benchmarks_and_replaces_its_own_earlier_run(tmp_path):
+    merged = results.merge_entry(results.new_results("m"), "GenAI-Bench", PAIR_ENTRY)
+    merged = results.merge_entry(merged, "EditReward-Bench", GROUP_ENTRY)
+    merged = results.merge_entry(merged, "GenAI-Bench", {**PAIR_ENTRY, "num_pairs": 4})
+    assert list(merged["benchmarks"]) == ["GenAI-Bench", "EditReward-Bench"]
+    assert merged["benchmarks"]["GenAI-Bench"]["num_pairs"] == 4
+    results.write_results(merged, tmp_path)
+    assert results.results_of_model(tmp_path, "m") == read_results(tmp_path)
+    with pytest.raises(ValueError, match=r"results.json holds results of model 'm', not 'other'; pass another"):
+        results.results_of_model(tmp_path, "other")
+    assert results.results_of_model(tmp_path / "new", "other") == {"model": "other", "benchmarks": {}}
+
+
+def test_a_group_benchmark_is_told_by_its_per_k_accuracies_alone():
+    aurora = {"metrics": {"accuracy": 0.6, "accuracy_without_ties": 0.7, "spearman": 0.3, "num_groups": 3}}
+    assert results.is_group_benchmark(GROUP_ENTRY)
+    assert not results.is_group_benchmark(PAIR_ENTRY) and not results.is_group_benchmark(aurora)
+    table = results.render_markdown(results.merge_entry(results.merge_entry(
+        results.new_results("m"), "GenAI-Bench", PAIR_ENTRY), "EditReward-Bench", GROUP_ENTRY))  # fmt: skip
+    pairs, groups = table.split("**Group benchmarks: strict group accuracy**")
+    assert "| GenAI-Bench |" in pairs and "EditReward-Bench" not in pairs
+    assert "| EditReward-Bench | `/data/erb.parquet` | – | 2 | 0.5000 | 1.0000 | 0.7500 | 0.1000 |" in groups
+    assert "| test_v1 | 3 | 0.5000 | n/a | -1.0000 |" in pairs  # null shows as n/a
+
+
+def test_score_metrics_are_the_finite_agreement_figures():
+    entry = results.merge_entry(results.new_results("m"), "x", PAIR_ENTRY)["benchmarks"]["x"]
+    assert results.score_metrics(entry) == {"accuracy": 0.5}
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [("{not json", "not valid JSON"), ('{"benchmarks": {}}', 'needs a non-empty "benchmarks" object'),
+     ('{"benchmarks": {"X": {"metrics": {"accuracy": null}}}}', "benchmarks['X'] needs \"metrics\"")],
+)  # fmt: skip
+def test_a_bad_results_file_is_named_with_the_problem(tmp_path, content, message):
+    (tmp_path / "results.json").write_text(content)
+    with pytest.raises(ValueError, match=re.escape(f"{tmp_path / 'results.json'}: ") + ".*" + re.escape(message)):
+        results.read_results(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no such results file"):
+        results.read_results(tmp_path / "missing.json")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -337,8 +438,10 @@ def test_editreward_bench_end_to_end_per_k(saved_model_dir, scorer, photos, tmp_
         assert entry["metrics"][key] == pytest.approx(expected[key], abs=1e-6), key
     assert entry["num_groups"] == 3 and entry["num_pairs"] == 1 + 3 + 6
     table = (out / "results.md").read_text()
-    assert "## EditReward-Bench: strict group accuracy" in table
-    assert all(f"| K={k} | 1 |" in table for k in (2, 3, 4)) and "| overall | 3 |" in table
+    group_table = table[table.index("**Group benchmarks: strict group accuracy**") :]
+    assert "| Groups | `accuracy` | `pairwise_accuracy` | `epsilon` | `accuracy_k2` | `accuracy_k3` | `accuracy_k4` |" \
+        in group_table
+    assert f"| EditReward-Bench | `{path.resolve()}` | – | 3 | {entry['metrics']['accuracy']:.4f}" in group_table
 
 
 def test_aurora_and_local_json_runs_merge_into_one_results_file(saved_model_dir, scorer, photos, official_json,

@@ -8,12 +8,12 @@ import sys
 import pytest
 import torch
 from conftest import TINY_PIXELS
-from official_reference import make_official_model, official_scores, save_official_checkpoint
 from PIL import Image
 from safetensors import safe_open
 
 from editreward.cli import build_parser
 from editreward.convert import CheckpointMismatchError, convert_official_checkpoint, plan_conversion
+from editreward.testing.official_reference import make_official_model, official_scores, save_official_checkpoint
 
 BASE_VOCAB = 151_680  # like the released bases (152,064 for Qwen2.5-VL), larger than the tokenizer
 INIT_STD = 0.3  # random weights large enough that positions and pixels move the scores well beyond the tolerance

@@ -13,7 +13,6 @@ import torch
 from transformers import AutoModel
 
 from editreward.trainer import pair_features
-from test_trainer import PIXELS, SHORT_PROMPTS, instruction_pairs
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "train.py"
 TIMEOUT_S = 240
@@ -34,19 +33,22 @@ def run_killing_on_timeout(command: list[str], env: dict) -> subprocess.Complete
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
-def test_two_process_ddp_training_with_a_rank_holding_only_a_tie(make_model, make_processor, photos, tmp_path):
+def test_two_process_ddp_training_with_a_rank_holding_only_a_tie(
+    make_short_model, short_processor, instruction_pairs, photos, tmp_path
+):
     model_dir, data_dir, out_dir = tmp_path / "model", tmp_path / "pairs", tmp_path / "out"
-    make_model(rubric_prompts=SHORT_PROMPTS, image_pixels=PIXELS).save_pretrained(model_dir)
-    make_processor(pixels=PIXELS, rubric_prompts=SHORT_PROMPTS).save_pretrained(model_dir)
+    make_short_model().save_pretrained(model_dir)
+    short_processor.save_pretrained(model_dir)
     # Two ranked rows and one by_dimension tie row (no ranked pair): with one row per process, some step gives one
     # process only the tie, whatever the shuffle, while the other holds a ranked pair.
     p = photos["coffee"]
     tie = dict(source=p, instruction="blur it", chosen=p.rotate(90), rejected=p.rotate(180),
                chosen_scores=[4, 2], rejected_scores=[2, 4], tie=True)
-    rows = instruction_pairs(photos, ["astronaut"]).to_list() + [tie]
+    rows = instruction_pairs(["astronaut"]).to_list() + [tie]
     datasets.Dataset.from_list(rows, features=pair_features()).save_to_disk(data_dir)
     command = [
-        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--num_machines", "1",
         "--mixed_precision", "no", "--dynamo_backend", "no", str(EXAMPLE),
         "--model", str(model_dir), "--train_data", str(data_dir), "--output_dir", str(out_dir),
         "--max_steps", "2", "--per_device_train_batch_size", "1", "--learning_rate", "1e-3",

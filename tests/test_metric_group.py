@@ -98,6 +98,27 @@ def test_a_zero_margin_on_a_strict_preference_is_wrong(group_metric):
     assert (results["accuracy_k3"], results["correct_comparisons"]) == (0.0, 3)
 
 
+def official_strict_order_is_right(scores, ranking):
+    """The official script's rule for a strict ranking: argsort of the scores, reversed, is the human order."""
+    return "".join("ABCD"[i] for i in np.argsort(scores)[::-1]) == ranking.replace(">", "")
+
+
+@pytest.mark.parametrize(
+    "scores, official_right, official_wrong",
+    [([1.0, 1.0], "B>A", "A>B"), ([1.0, 1.0, 1.0], "C>B>A", "A>B>C"), ([2.0, 1.0, 1.0, 0.0], "A>C>B>D", "A>B>C>D")],
+)  # fmt: skip
+def test_equal_scores_on_a_strict_preference_are_wrong_whichever_letter_the_official_argsort_favours(
+    group_metric, scores, official_right, official_wrong
+):
+    # The official tie-break ranks equal scores later letter first; here both directions are wrong at every K.
+    assert official_strict_order_is_right(scores, official_right) and not official_strict_order_is_right(
+        scores, official_wrong
+    )
+    for ranking in (official_right, official_wrong):
+        results = group_metric.compute(predictions=[scores], references=[ranking], tie_threshold=-1.0)
+        assert results["accuracy"] == 0.0, ranking
+
+
 def test_without_pairs_no_tie_is_predicted(group_metric):
     predictions, references = [[1.0, 1.0, 0.5]], ["A=B>C"]
     results = group_metric.compute(predictions=predictions, references=references)

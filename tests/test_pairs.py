@@ -1,43 +1,28 @@
 """Preference pairs: the EditReward-Data converter, the tie rule, validation. Real photos, tiny sizes."""
 
-import os
-import tempfile
+import logging
 
+import datasets
+import numpy as np
+import pytest
+from datasets import Dataset, Features, List, Value, concatenate_datasets
+from conftest import photo
+from PIL import Image
 
-_HF_HOME = tempfile.mkdtemp(prefix="editreward-test-hf-")
-os.environ.update(
-    HF_HUB_OFFLINE="1",
-    HF_HUB_DISABLE_TELEMETRY="1",
-    HF_DATASETS_OFFLINE="1",
-    HF_HOME=_HF_HOME,
-    HF_DATASETS_CACHE=os.path.join(_HF_HOME, "datasets"),
-)
-
-import logging  # noqa: E402
-
-import datasets  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import skimage.data  # noqa: E402
-from datasets import Dataset, Features, List, Value, concatenate_datasets  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from editreward.trainer import pairs as pairs_module  # noqa: E402
-from editreward.trainer.pairs import (  # noqa: E402
+from editreward.trainer import (
     PAIR_FEATURES,
     disentangle_ties,
+    editreward_data,
     from_editreward_data,
     pair_features,
     tie_rule,
+    ties,
     validate_pairs,
 )
+from editreward.trainer import pairs as pair_schema
 
-
-PHOTOS = {
-    name: Image.fromarray(getattr(skimage.data, name)()).convert("RGB").resize((24, 16))
-    for name in ("astronaut", "coffee", "chelsea", "rocket")
-}
-LOGGER = "editreward.trainer.pairs"
+PHOTOS = {name: photo(name, size=(24, 16)) for name in ("astronaut", "coffee", "chelsea", "rocket")}
+CONVERTER_LOGGER, TIES_LOGGER, VALIDATION_LOGGER = (m.logger.name for m in (editreward_data, ties, pair_schema))
 
 
 def photo_names(dataset, column):
@@ -63,8 +48,8 @@ def training_rows(dataset):
     )
 
 
-def warnings_from(caplog):
-    records = [record for record in caplog.records if record.name == LOGGER and record.levelno == logging.WARNING]
+def warnings_from(caplog, logger):
+    records = [record for record in caplog.records if record.name == logger and record.levelno == logging.WARNING]
     return [record.getMessage() for record in records]
 
 
@@ -186,10 +171,10 @@ def test_from_editreward_data_names_missing_columns():
 def test_from_editreward_data_trusts_the_vote_and_counts_score_disagreements(caplog):
     columns = editreward_rows(["leftvote", "leftvote", "rightvote"])
     columns["left_overall_score"][1] = 3.0  # the left edit won the vote but scored lower overall
-    with caplog.at_level(logging.WARNING, logger=LOGGER):
+    with caplog.at_level(logging.WARNING, logger=CONVERTER_LOGGER):
         pairs = from_editreward_data(Dataset.from_dict(columns))
     assert photo_names(pairs, "chosen") == ["coffee", "coffee", "chelsea"]
-    assert warnings_from(caplog) == [
+    assert warnings_from(caplog, CONVERTER_LOGGER) == [
         "from_editreward_data: 1 of 3 rows have a vote_type that disagrees with their overall scores; "
         "the vote decides (rows 1)"
     ]
@@ -232,7 +217,7 @@ def pairs():
 
 
 def test_drop_removes_tie_rows_and_logs_the_count(pairs, caplog):
-    with caplog.at_level(logging.INFO, logger=LOGGER):
+    with caplog.at_level(logging.INFO, logger=TIES_LOGGER):
         rows = disentangle_ties(pairs, "drop")
     assert training_rows(rows) == [
         ("clear win", "coffee", "chelsea", 1.0, [1, 0], False),
@@ -316,7 +301,7 @@ def folder_bytes(folder):
 
 
 def test_disentangle_on_a_shuffled_saved_dataset_writes_no_image_again(pairs, tmp_path, monkeypatch):
-    monkeypatch.setattr(pairs_module, "FLATTEN_BUDGET", 0)  # these few photos stand for a table of large images
+    monkeypatch.setattr(ties, "FLATTEN_BUDGET", 0)  # these few photos stand for a table of large images
     pairs.save_to_disk(tmp_path / "pairs")
     shuffled = datasets.load_from_disk(tmp_path / "pairs").select([3, 0, 2, 1])  # an indices mapping over the table
     before = folder_bytes(tmp_path / "pairs")
@@ -407,9 +392,9 @@ def test_validate_pairs_accepts_identical_images_in_a_tie_and_unknown_scores(cap
     columns["rejected"][1], columns["tie"][1] = columns["chosen"][1], True
     columns["chosen_scores"][2] = []
     pairs = Dataset.from_dict(columns, features=LOOSE_FEATURES)
-    with caplog.at_level(logging.WARNING, logger=LOGGER):
+    with caplog.at_level(logging.WARNING, logger=VALIDATION_LOGGER):
         assert validate_pairs(pairs) is pairs
-    assert warnings_from(caplog) == []
+    assert warnings_from(caplog, VALIDATION_LOGGER) == []
 
 
 def test_validate_pairs_compares_paths_when_images_are_files(tmp_path):
@@ -450,11 +435,11 @@ def test_validate_pairs_skip_drops_bad_rows_with_one_counted_warning(caplog):
     columns["rejected"][17] = columns["chosen"][17]
     columns["chosen_scores"][80] = [float("nan"), 3.0]
     pairs = Dataset.from_dict(columns, features=PAIR_FEATURES)
-    with caplog.at_level(logging.WARNING, logger=LOGGER):
+    with caplog.at_level(logging.WARNING, logger=VALIDATION_LOGGER):
         kept = validate_pairs(pairs, on_error="skip")
     assert len(kept) == 117
     assert {"edit 4", "edit 17", "edit 80"}.isdisjoint(kept["instruction"])
-    assert warnings_from(caplog) == [
+    assert warnings_from(caplog, VALIDATION_LOGGER) == [
         "validate_pairs: skipped 3 of 120 rows: 1 x chosen: image is missing, "
         "1 x rejected: same image as chosen but tie is False, "
         "1 x chosen_scores: the 'instruction_following' score is nan (rows 4, 17, 80)"

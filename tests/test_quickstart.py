@@ -1,6 +1,5 @@
 """The quickstart end to end in fast mode: the same code path as `editreward quickstart`, on tiny data, in seconds."""
 
-import argparse
 import contextlib
 import io
 import json
@@ -10,14 +9,15 @@ import sys
 
 import pytest
 
+from editreward.cli import build_parser, main
+from editreward.quickstart.demo import score_in_fresh_process
 from editreward.quickstart.edit_dataset import SCORES
 from editreward.quickstart.edits import FAMILIES
-from editreward.cli import build_parser, main
-from editreward.quickstart import DEFAULT_MAX_MINUTES
-from editreward.quickstart.run import (
-    BENCHMARK_NAME, QUICKSTART_PROMPTS, describe_device, evaluate_pairs,
-    format_scores_by_kind, run_quickstart, score_in_fresh_process, scores_by_kind, training_card_section,
-)
+from editreward.quickstart.evaluation import evaluate_pairs, scores_by_kind
+from editreward.quickstart.hub_folder import BENCHMARK_NAME, describe_device, results_json
+from editreward.quickstart.recipe import FAST_TRAINING, QUICKSTART_PROMPTS, TRAINING_RECIPE
+from editreward.quickstart.report import format_scores_by_kind
+from editreward.quickstart.run import run_quickstart
 
 REJECTIONS = ("degraded", "no_edit", "over_edit", "wrong_edit")
 
@@ -98,10 +98,10 @@ def test_scores_by_kind_averages_each_dimension_over_both_edits_of_every_pair():
 
 
 def test_results_json_follows_the_model_card_schema(quickstart):
-    from editreward.hub_card.model_card import load_results
+    from editreward.evaluate_metrics.results import read_results
 
     summary, _ = quickstart
-    results = load_results(f"{summary['model_dir']}/results.json")
+    results = read_results(summary["model_dir"])
     entry = results["benchmarks"][BENCHMARK_NAME]
     assert entry["split"] == "test"
     assert entry["metrics"]["accuracy"] == pytest.approx(summary["evaluation"]["overall"]["accuracy"])
@@ -146,16 +146,48 @@ def test_model_card_parses_with_evaluation_and_training_sections(quickstart):
 
 def test_command_line_options():
     parser = build_parser()
-    args = parser.parse_args(["quickstart", "--fast", "--seed", "3", "--output-dir", "out", "--max-minutes", "2"])
-    assert (args.fast, args.seed, args.output_dir, args.max_minutes) == (True, 3, "out", 2.0)
-    defaults = parser.parse_args(["quickstart"])
-    assert (defaults.output_dir, defaults.max_minutes) == ("quickstart-output", DEFAULT_MAX_MINUTES)
+    args = parser.parse_args(["quickstart", "--fast", "--seed", "3", "--output-dir", "out"])
+    assert (args.fast, args.seed, args.output_dir) == (True, 3, "out")
+    assert parser.parse_args(["quickstart"]).output_dir == "quickstart-output"
     assert callable(args.handler)
+
+
+def test_training_length_is_a_step_count_not_a_time_budget(quickstart):
+    """The same seed gives the same model on a slow machine and a fast one: no option stops training on the clock."""
+    summary, _ = quickstart
+    assert summary["trained_steps"] == FAST_TRAINING["max_steps"]
+    assert TRAINING_RECIPE["max_steps"] == 7000
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["quickstart", "--max-minutes", "2"])
+
+
+def strict_json(text: str):
+    """json.loads that refuses NaN and infinities, which plain JSON has no spelling for (json.loads accepts them)."""
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not plain JSON")
+
+    return json.loads(text, parse_constant=refuse)
 
 
 def test_results_json_is_plain_json(quickstart):
     summary, _ = quickstart
-    json.loads(open(f"{summary['model_dir']}/results.json", encoding="utf-8").read())
+    strict_json(open(f"{summary['model_dir']}/results.json", encoding="utf-8").read())
+
+
+def test_metrics_without_a_value_are_written_as_null(tmp_path):
+    from editreward.evaluate_metrics.results import write_results
+
+    group = {"accuracy": 1.0, "epsilon": -1.0, "accuracy_without_ties": float("nan"), "num_pairs": 1,
+             "num_human_ties": 1}  # fmt: skip
+    evaluation = {"overall": {**group, "accuracy_at_threshold": 1.0}, "by_family": {"blur": group},
+                  "by_rejection": {"over_edit": group}}  # fmt: skip
+    write_results(results_json(evaluation, tmp_path / "model", tmp_path / "dataset"), tmp_path / "model")
+    with pytest.raises(ValueError, match="NaN is not plain JSON"):
+        strict_json('{"accuracy": NaN}')
+    entry = strict_json((tmp_path / "model" / "results.json").read_text(encoding="utf-8"))["benchmarks"][BENCHMARK_NAME]
+    assert entry["metrics"]["accuracy_without_ties"] is None
+    assert entry["by_family"]["blur"]["metrics"]["accuracy_without_ties"] is None
 
 
 def test_seed_must_be_a_non_negative_integer(capsys):
@@ -182,33 +214,45 @@ def test_a_fresh_process_that_times_out_names_the_folder_and_the_command_to_reru
         score_in_fresh_process(tmp_path / "model", tmp_path, timeout=0.5)
 
 
-def test_loading_the_metric_logs_no_cached_version_warning_and_keeps_evaluates_verbosity(monkeypatch):
+@contextlib.contextmanager
+def messages_logged_by(logger_name: str):
+    """The messages a logger emits, caught by a handler on that logger itself (its level left as it is)."""
     import logging
 
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logging.getLogger(logger_name).addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logging.getLogger(logger_name).removeHandler(handler)
+
+
+def test_loading_the_metric_logs_no_cached_version_warning_and_keeps_evaluates_verbosity():
     import evaluate
 
-    logged = []
-    handler = logging.Handler()
-    monkeypatch.setattr(handler, "emit", lambda record: logged.append(record.getMessage()))
-    logging.getLogger("evaluate").addHandler(handler)
+    from editreward.evaluate_metrics import install_metric
+
+    install_metric()
+    with messages_logged_by("evaluate.loading") as plain_load:  # what evaluate says offline, unsilenced
+        evaluate.load("editreward_accuracy", "pairwise")
+    assert [message for message in plain_load if "couldn't be found" in message]
     verbosity = evaluate.logging.get_verbosity()
     split = {"tie": [False, True], "family": ["colour", "colour"], "rejection": ["wrong_edit", "degraded"]}
-    try:
+    with messages_logged_by("evaluate.loading") as quickstart_load:
         evaluate_pairs(split, [1.0, 0.3], [0.0, 0.2])
-    finally:
-        logging.getLogger("evaluate").removeHandler(handler)
-    assert not [message for message in logged if "couldn't be found" in message]
+    assert not [message for message in quickstart_load if "couldn't be found" in message]
     assert evaluate.logging.get_verbosity() == verbosity
 
 
-def test_model_card_names_the_device_that_trained(monkeypatch):
+def test_model_card_names_the_device_that_trained(quickstart):
     import torch
 
-    assert describe_device(torch.device("cpu")) == f"{os.cpu_count()} CPU cores"
-    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "NVIDIA H100 80GB HBM3")
-    assert describe_device(torch.device("cuda:0")) == "NVIDIA H100 80GB HBM3"
-    info = {"settings": {"image_size": 56}, "train_rows": 2, "test_rows": 1, "train_sources": ["astronaut"],
-            "test_sources": ["coffee"], "families": ["colour"]}  # fmt: skip
-    recipe = {"loss": "pointwise", "max_steps": 10}
-    section = training_card_section(info, recipe, 10, 0, 120.0, device="NVIDIA H100 80GB HBM3")
-    assert section["training_time"] == "2.0 min on NVIDIA H100 80GB HBM3"
+    from huggingface_hub import ModelCard
+
+    summary, _ = quickstart
+    card = ModelCard.load(f"{summary['model_dir']}/README.md")
+    trained_on = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"{os.cpu_count()} CPU cores"
+    assert re.search(rf"\d+\.\d min on {re.escape(trained_on)}", card.text)
+    assert describe_device("cpu") == f"{os.cpu_count()} CPU cores"

@@ -1,15 +1,9 @@
 """The quickstart's edit-preference data set, built in fast mode from the real photos shipped with scikit-image."""
 
-import os
-import tempfile
+import datasets
+import pytest
 
-os.environ.update(HF_HUB_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1", HF_DATASETS_OFFLINE="1")
-os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="editreward-hf-home-"))
-
-import datasets  # noqa: E402
-import pytest  # noqa: E402
-
-from editreward.quickstart.edit_dataset import (  # noqa: E402
+from editreward.quickstart.edit_dataset import (
     EXTRA_PAIRS,
     FAST_OPTIONS,
     FEATURES,
@@ -17,8 +11,8 @@ from editreward.quickstart.edit_dataset import (  # noqa: E402
     describe_dataset,
     save_edit_dataset,
 )
-from editreward.quickstart.edits import FAMILIES  # noqa: E402
-from editreward.trainer.pairs import PAIR_FEATURES, validate_pairs  # noqa: E402
+from editreward.quickstart.edits import FAMILIES
+from editreward.trainer.pairs import PAIR_FEATURES, validate_pairs
 
 TEST_PHOTOS = ("chelsea", "coffee")
 

@@ -14,34 +14,12 @@ from trl import RewardConfig
 from editreward.trainer import EditRewardTrainer, EditRewardTrainingArguments, default_lora_config, pair_features
 from editreward.trainer.losses import pairwise_loss, pointwise_loss
 
-SHORT_PROMPTS = {
-    "instruction_following": "Does the edit follow the instruction: {text_prompt}",
-    "visual_quality": "How good does the edited image look after: {text_prompt}",
-}
-PIXELS = 56 * 56
-
-
-@pytest.fixture(scope="module")
-def short_processor(make_processor):
-    return make_processor(pixels=PIXELS, rubric_prompts=SHORT_PROMPTS)
+TARGET_KEYS = ("overall_target", "dimension_targets", "tie", "human_scores")
 
 
 @pytest.fixture
-def short_model(make_model):
-    return make_model(rubric_prompts=SHORT_PROMPTS, image_pixels=PIXELS)
-
-
-def instruction_pairs(photos, names):
-    """Grayscale vs mirror edits of each photo: right under one instruction, wrong under the other."""
-    rows = []
-    for name in names:
-        p = photos[name]
-        gray, mirror = p.convert("L").convert("RGB"), p.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        rows.append(dict(source=p, instruction="make it black and white", chosen=gray, rejected=mirror,
-                         chosen_scores=[4, 4], rejected_scores=[1, 4], tie=False))
-        rows.append(dict(source=p, instruction="mirror it left to right", chosen=mirror, rejected=gray,
-                         chosen_scores=[4, 4], rejected_scores=[1, 4], tie=False))
-    return datasets.Dataset.from_list(rows, features=pair_features())
+def short_model(make_short_model):
+    return make_short_model()
 
 
 def training_args(tmp_path, **overrides):
@@ -51,36 +29,44 @@ def training_args(tmp_path, **overrides):
     return EditRewardTrainingArguments(**{**defaults, **overrides})
 
 
-def test_train_evaluate_and_load_a_checkpoint(short_model, short_processor, photos, tmp_path):
-    data = instruction_pairs(photos, ["astronaut", "coffee"])
+def model_inputs(batch):
+    """The collator's batch without the training targets: what the model's forward takes."""
+    return {k: v for k, v in batch.items() if k not in TARGET_KEYS}
+
+
+def test_train_evaluate_and_load_a_checkpoint(short_model, short_processor, instruction_pairs, photos, tmp_path):
+    data = instruction_pairs(["astronaut", "coffee"])
     args = training_args(tmp_path, save_strategy="steps", save_steps=4, gradient_checkpointing=True)
     trainer = EditRewardTrainer(model=short_model, args=args, train_dataset=data, eval_dataset=data,
                                 processing_class=short_processor)
     trainer.train()
     metrics = trainer.evaluate()
-    assert {"eval_loss", "eval_pair_accuracy", "eval_mean_mu_chosen", "eval_mean_mu_rejected", "eval_mean_sigma"} <= set(metrics)
+    assert {"eval_loss", "eval_pair_accuracy", "eval_mean_mu_chosen", "eval_mean_mu_rejected",
+            "eval_mean_sigma"} <= set(metrics)
     assert 0.0 <= metrics["eval_pair_accuracy"] <= 1.0
     logged = {key for entry in trainer.state.log_history for key in entry}
     assert {"pair_accuracy", "mu_chosen", "mu_rejected", "sigma", "loss"} <= logged
     checkpoint = tmp_path / "checkpoint-4"
     model = AutoModel.from_pretrained(checkpoint, trust_remote_code=True, dtype=torch.float32).eval()
     processor = AutoProcessor.from_pretrained(checkpoint, trust_remote_code=True)
-    assert processor.rubric_prompts == SHORT_PROMPTS
+    assert processor.rubric_prompts == short_processor.rubric_prompts
     trained = trainer.model.eval()
     inputs = processor([photos["chelsea"]], ["mirror it"], [photos["rocket"]])
     with torch.no_grad():
         torch.testing.assert_close(model(**inputs).mu, trained(**inputs).mu)
 
 
-def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(make_model, short_processor, photos, tmp_path):
-    data = instruction_pairs(photos, ["astronaut", "coffee", "rocket"])
+def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(
+    make_short_model, short_processor, instruction_pairs, tmp_path
+):
+    data = instruction_pairs(["astronaut", "coffee", "rocket"])
 
     class CrashAfterStep3(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
             control.should_training_stop = state.global_step == 3
 
     def run(output_dir, resume=None, callbacks=None):
-        model = make_model(rubric_prompts=SHORT_PROMPTS, image_pixels=PIXELS)
+        model = make_short_model()
         args = training_args(output_dir, max_steps=6, save_strategy="steps", save_steps=3)
         trainer = EditRewardTrainer(model=model, args=args, train_dataset=data, processing_class=short_processor,
                                     callbacks=callbacks)
@@ -90,29 +76,34 @@ def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(make_model, sho
     uninterrupted = run(tmp_path / "a")
     run(tmp_path / "b", callbacks=[CrashAfterStep3()])  # interrupted after the step-3 checkpoint
     resumed = run(tmp_path / "b", resume=str(tmp_path / "b" / "checkpoint-3"))
-    initial = make_model(rubric_prompts=SHORT_PROMPTS, image_pixels=PIXELS).state_dict()
+    initial = make_short_model().state_dict()
     assert not torch.equal(uninterrupted["heads.visual_quality.0.weight"], initial["heads.visual_quality.0.weight"])
     for key, value in uninterrupted.items():
         torch.testing.assert_close(resumed[key], value, rtol=0, atol=1e-6, msg=key)
 
 
 @pytest.mark.parametrize("train_parts", ["full", "freeze_vision", "heads"])
-def test_train_parts_decide_what_changes(short_model, short_processor, photos, tmp_path, train_parts):
+def test_train_parts_decide_what_changes(short_model, short_processor, instruction_pairs, tmp_path, train_parts):
     before = {k: v.detach().clone() for k, v in short_model.state_dict().items()}
     args = training_args(tmp_path, max_steps=2, train_parts=train_parts)
-    EditRewardTrainer(model=short_model, args=args, train_dataset=instruction_pairs(photos, ["coffee"]),
+    EditRewardTrainer(model=short_model, args=args, train_dataset=instruction_pairs(["coffee"]),
                       processing_class=short_processor).train()
     after = short_model.state_dict()
-    changed = lambda prefix: any(not torch.equal(before[k], after[k]) for k in before if k.startswith(prefix))  # noqa: E731
+
+    def changed(prefix):
+        return any(not torch.equal(before[k], after[k]) for k in before if k.startswith(prefix))
+
     assert changed("heads.instruction_following.") and changed("reward_token.")
     assert not changed("model.language_model.embed_tokens")
     assert changed("model.language_model.layers.") == (train_parts != "heads")
     assert changed("model.visual.") == (train_parts == "full")
 
 
-def test_lora_trains_language_adapters_heads_and_reward_token_and_merges(short_model, short_processor, photos, tmp_path):
+def test_lora_trains_language_adapters_heads_and_reward_token_and_merges(
+    short_model, short_processor, instruction_pairs, photos, tmp_path
+):
     args = training_args(tmp_path, max_steps=2)
-    trainer = EditRewardTrainer(model=short_model, args=args, train_dataset=instruction_pairs(photos, ["rocket"]),
+    trainer = EditRewardTrainer(model=short_model, args=args, train_dataset=instruction_pairs(["rocket"]),
                                 processing_class=short_processor, peft_config=default_lora_config(r=4))
     trainable = [n for n, p in trainer.model.named_parameters() if p.requires_grad]
     assert any("language_model" in n and "lora_A" in n for n in trainable)
@@ -137,9 +128,9 @@ def adapter_tensors(folder):
         return list(adapter.keys())
 
 
-def test_saving_a_merged_model_keeps_the_trainers_adapters(short_model, short_processor, photos, tmp_path):
+def test_saving_a_merged_model_keeps_the_trainers_adapters(short_model, short_processor, instruction_pairs, tmp_path):
     trainer = EditRewardTrainer(model=short_model, args=training_args(tmp_path, max_steps=1),
-                                train_dataset=instruction_pairs(photos, ["rocket"]), processing_class=short_processor,
+                                train_dataset=instruction_pairs(["rocket"]), processing_class=short_processor,
                                 peft_config=default_lora_config(r=4))
     trainer.train()
     trainer.save_model(str(tmp_path / "before"))
@@ -150,19 +141,22 @@ def test_saving_a_merged_model_keeps_the_trainers_adapters(short_model, short_pr
     assert not any("lora" in key for key in AutoModel.from_pretrained(tmp_path / "merged").state_dict())
 
 
-def test_only_the_main_process_writes_the_merged_model(short_model, short_processor, photos, tmp_path, monkeypatch):
+def test_only_the_main_process_writes_the_merged_model(
+    short_model, short_processor, instruction_pairs, tmp_path, monkeypatch
+):
     trainer = EditRewardTrainer(model=short_model, args=training_args(tmp_path, max_steps=1),
-                                train_dataset=instruction_pairs(photos, ["rocket"]), processing_class=short_processor,
+                                train_dataset=instruction_pairs(["rocket"]), processing_class=short_processor,
                                 peft_config=default_lora_config(r=4))
     monkeypatch.setattr(EditRewardTrainingArguments, "should_save", property(lambda self: False))  # another rank
     assert trainer.save_merged_model(str(tmp_path / "merged")) is None
     assert not (tmp_path / "merged").exists()
 
 
-def test_the_merged_model_is_a_cpu_copy_and_the_trainers_model_is_untouched(short_model, short_processor, photos,
-                                                                             tmp_path, monkeypatch):
+def test_the_merged_model_is_a_cpu_copy_and_the_trainers_model_is_untouched(
+    short_model, short_processor, instruction_pairs, photos, tmp_path, monkeypatch
+):
     trainer = EditRewardTrainer(model=short_model, args=training_args(tmp_path, max_steps=1),
-                                train_dataset=instruction_pairs(photos, ["rocket"]), processing_class=short_processor,
+                                train_dataset=instruction_pairs(["rocket"]), processing_class=short_processor,
                                 peft_config=default_lora_config(r=4))
     trainer.train()
     live = dict(trainer.model.named_parameters())
@@ -184,9 +178,11 @@ def test_the_merged_model_is_a_cpu_copy_and_the_trainers_model_is_untouched(shor
         torch.testing.assert_close(saved(**inputs).mu, merged.eval()(**inputs).mu)
 
 
-def test_batch_metrics_make_one_collective_whatever_the_batch_holds(short_model, short_processor, photos, tmp_path):
+def test_batch_metrics_make_one_collective_whatever_the_batch_holds(
+    short_model, short_processor, instruction_pairs, tmp_path
+):
     trainer = EditRewardTrainer(model=short_model, args=training_args(tmp_path), processing_class=short_processor,
-                                train_dataset=instruction_pairs(photos, ["rocket"]))
+                                train_dataset=instruction_pairs(["rocket"]))
     collectives = []
     for name in ("gather", "gather_for_metrics", "reduce"):
         original = getattr(trainer.accelerator, name)
@@ -202,20 +198,23 @@ def test_batch_metrics_make_one_collective_whatever_the_batch_holds(short_model,
     assert metrics["pair_accuracy"] == [0.5] and metrics["mu_chosen"] == [1.0, 1.0] and metrics["sigma"] == [1.0, 1.0]
 
 
-def test_loss_is_the_configured_ranking_loss(short_model, short_processor, photos, tmp_path):
-    data = instruction_pairs(photos, ["chelsea"])
+def test_loss_is_the_configured_ranking_loss(short_model, short_processor, instruction_pairs, tmp_path):
+    data = instruction_pairs(["chelsea"])
     for loss in ("expected_bt", "gaussian_nll", "bradley_terry"):
         trainer = EditRewardTrainer(model=short_model, args=training_args(tmp_path, loss=loss), train_dataset=data,
                                     processing_class=short_processor)
         batch = trainer.data_collator([trainer.train_dataset[i] for i in range(2)])
         short_model.eval()
         with torch.no_grad():
-            out = short_model(**{k: v for k, v in batch.items() if k not in ("overall_target", "dimension_targets", "tie", "human_scores")})
-            expected = pairwise_loss(loss, out.score[:2], out.score_log_sigma[:2], out.score[2:], out.score_log_sigma[2:]).mean()
+            out = short_model(**model_inputs(batch))
+            score, log_sigma = out.score, out.score_log_sigma
+            expected = pairwise_loss(loss, score[:2], log_sigma[:2], score[2:], log_sigma[2:]).mean()
             assert trainer.compute_loss(short_model, dict(batch)).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
-def test_pointwise_ranking_weight_adds_a_ranking_of_each_head_where_its_scores_differ(short_model, short_processor, photos, tmp_path):
+def test_pointwise_ranking_weight_adds_a_ranking_of_each_head_where_its_scores_differ(
+    short_model, short_processor, photos, tmp_path
+):
     p = photos["coffee"]
     rows = [dict(source=p, instruction="make it black and white", chosen=p.convert("L").convert("RGB"), rejected=p,
                  chosen_scores=[4, 4], rejected_scores=[1, 4], tie=False),
@@ -227,7 +226,7 @@ def test_pointwise_ranking_weight_adds_a_ranking_of_each_head_where_its_scores_d
     batch = trainer.data_collator([trainer.train_dataset[i] for i in range(2)])
     short_model.eval()
     with torch.no_grad():
-        out = short_model(**{k: v for k, v in batch.items() if k not in ("overall_target", "dimension_targets", "tie", "human_scores")})
+        out = short_model(**model_inputs(batch))
         regression = pointwise_loss(out.mu, batch["human_scores"], out.log_sigma).mean()
         mu_c, mu_r = out.mu[:2], out.mu[2:]
         # Ranked (pair, dimension) elements: pair 0 on instruction following; pair 1 on both, visual quality reversed.
@@ -249,14 +248,15 @@ def test_ties_by_dimension_supervise_each_head(short_model, short_processor, pho
     batch = trainer.data_collator([row])
     short_model.eval()
     with torch.no_grad():
-        out = short_model(**{k: v for k, v in batch.items() if k not in ("overall_target", "dimension_targets", "tie", "human_scores")})
+        out = short_model(**model_inputs(batch))
         if_loss = pairwise_loss("expected_bt", out.mu[:1, 0], out.log_sigma[:1, 0], out.mu[1:, 0], out.log_sigma[1:, 0])
         vq_loss = pairwise_loss("expected_bt", out.mu[1:, 1], out.log_sigma[1:, 1], out.mu[:1, 1], out.log_sigma[:1, 1])
-        assert trainer.compute_loss(short_model, dict(batch)).item() == pytest.approx(((if_loss + vq_loss) / 2).item(), rel=1e-5)
+        expected = (if_loss + vq_loss) / 2
+        assert trainer.compute_loss(short_model, dict(batch)).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
-def test_bad_rows_are_named_or_skipped_with_a_count(short_model, short_processor, photos, tmp_path, caplog):
-    rows = instruction_pairs(photos, ["coffee", "rocket"]).to_list()
+def test_bad_rows_are_named_or_skipped_with_a_count(short_model, short_processor, instruction_pairs, tmp_path, caplog):
+    rows = instruction_pairs(["coffee", "rocket"]).to_list()
     rows[2]["chosen_scores"] = [float("nan"), 4.0]
     data = datasets.Dataset.from_list(rows, features=pair_features())
     with pytest.raises(ValueError, match="row 2"):
@@ -269,8 +269,10 @@ def test_bad_rows_are_named_or_skipped_with_a_count(short_model, short_processor
     assert "skipped 1 of 4 rows" in caplog.text
 
 
-def test_pointwise_refuses_rows_without_scores_before_training(short_model, short_processor, photos, tmp_path):
-    rows = instruction_pairs(photos, ["coffee"]).to_list()
+def test_pointwise_refuses_rows_without_scores_before_training(
+    short_model, short_processor, instruction_pairs, tmp_path
+):
+    rows = instruction_pairs(["coffee"]).to_list()
     rows[1]["chosen_scores"] = None
     data = datasets.Dataset.from_list(rows, features=pair_features())
     with pytest.raises(ValueError, match=r"row 1, column 'chosen_scores': scores are unknown but required "
@@ -282,9 +284,11 @@ def test_pointwise_refuses_rows_without_scores_before_training(short_model, shor
     assert len(trainer.train_dataset) == 1
 
 
-def test_a_missing_image_file_is_named_before_training(short_model, short_processor, photos, tmp_path):
+def test_a_missing_image_file_is_named_before_training(
+    short_model, short_processor, instruction_pairs, photos, tmp_path
+):
     photos["coffee"].save(tmp_path / "coffee.png")
-    rows = instruction_pairs(photos, ["coffee"]).to_list()
+    rows = instruction_pairs(["coffee"]).to_list()
     rows[0]["rejected"] = str(tmp_path / "gone.png")
     data = datasets.Dataset.from_list(rows, features=pair_features())
     with pytest.raises(ValueError, match=r"row 0, column 'rejected': image file not found"):
@@ -292,14 +296,16 @@ def test_a_missing_image_file_is_named_before_training(short_model, short_proces
                           processing_class=short_processor)
 
 
-def test_streaming_datasets_and_plain_reward_configs_are_refused(short_model, short_processor, photos, tmp_path):
-    data = instruction_pairs(photos, ["coffee"])
+def test_streaming_datasets_and_plain_reward_configs_are_refused(
+    short_model, short_processor, instruction_pairs, tmp_path
+):
+    data = instruction_pairs(["coffee"])
     with pytest.raises(TypeError, match="train dataset is an IterableDataset.*Fix: pass a map-style"):
         EditRewardTrainer(model=short_model, args=training_args(tmp_path), processing_class=short_processor,
                           train_dataset=data.to_iterable_dataset())
     with pytest.raises(TypeError, match="args is a RewardConfig; EditRewardTrainer needs EditRewardTrainingArguments"):
-        EditRewardTrainer(model=short_model, args=RewardConfig(output_dir=str(tmp_path), bf16=False), train_dataset=data,
-                          processing_class=short_processor)
+        EditRewardTrainer(model=short_model, args=RewardConfig(output_dir=str(tmp_path), bf16=False),
+                          train_dataset=data, processing_class=short_processor)
 
 
 @pytest.mark.parametrize("options, message", [

@@ -37,7 +37,7 @@ def expected_bt_loss(
     num_samples: int = 1000,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Expected Bradley-Terry log-loss, the released models' objective (SPEC section 4):
+    """Expected Bradley-Terry log-loss, the released models' objective:
 
         L = E_{e~N(0,1)}[-log sigmoid(d + s e)]
 

@@ -10,15 +10,14 @@ from trl.trainer.utils import global_then_local_main_first
 from editreward.modeling_editreward import EditRewardModel, EditRewardProcessor
 
 from .collator import EditPairCollator
-from .configuration import EditRewardTrainingArguments
+from .editreward_config import EditRewardTrainingArguments
 from .losses import pairwise_loss, per_dimension_ranking_loss, pointwise_loss
-from .pairs import disentangle_ties, validate_pairs
+from .pairs import pair_features, validate_pairs
+from .ties import disentangle_ties
 
 LANGUAGE_MODEL_LORA_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
 EVAL_OUTPUTS = ("score_chosen", "score_rejected", "sigma_chosen", "sigma_rejected", "mu_chosen", "mu_rejected",
                 "overall_target", "tie")
-_ROW_COLUMNS = ["source", "instruction", "chosen", "rejected", "chosen_scores", "rejected_scores", "tie",
-                "overall_target", "dimension_targets"]
 
 
 class EditRewardTrainer(RewardTrainer):
@@ -56,8 +55,8 @@ class EditRewardTrainer(RewardTrainer):
         """Validate rows and disentangle ties, main process first as in TRL (no tokenising here: the collator
         processes images per batch)."""
         if isinstance(dataset, datasets.IterableDataset):
-            raise TypeError(f"{dataset_name} dataset is an IterableDataset (streaming): EditRewardTrainer validates the "
-                            "rows and disentangles ties before training. Fix: pass a map-style datasets.Dataset "
+            raise TypeError(f"{dataset_name} dataset is an IterableDataset (streaming): EditRewardTrainer validates "
+                            "the rows and disentangles ties before training. Fix: pass a map-style datasets.Dataset "
                             "(load_dataset without streaming=True, or load_from_disk).")
         with global_then_local_main_first():
             dataset = validate_pairs(dataset, self._dimensions, on_error=args.invalid_rows,
@@ -67,8 +66,9 @@ class EditRewardTrainer(RewardTrainer):
         return dataset
 
     def _set_signature_columns_if_needed(self):
+        """Keep the training-row columns the collator reads, not the model's forward arguments as TRL would."""
         if self._signature_columns is None:
-            self._signature_columns = list(_ROW_COLUMNS)
+            self._signature_columns = list(pair_features(targets=True))
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         mode = "train" if self.model.training else "eval"
@@ -103,7 +103,8 @@ class EditRewardTrainer(RewardTrainer):
                 loss = loss + args.pointwise_ranking_weight * ranked / count.clamp(min=1)
             return loss
         n = overall.shape[0]
-        options = dict(estimator=args.loss_estimator, num_nodes=args.quadrature_nodes, num_samples=args.monte_carlo_samples)
+        options = dict(estimator=args.loss_estimator, num_nodes=args.quadrature_nodes,
+                       num_samples=args.monte_carlo_samples)
         score, score_log_sigma = out.score, out.score_log_sigma
         fused = pairwise_loss(args.loss, score[:n], score_log_sigma[:n], score[n:], score_log_sigma[n:], **options)
         per_dimension_rows = torch.ones_like(overall) if args.per_dimension_supervision else (overall == 0).float()
@@ -194,7 +195,8 @@ def configure_trainable_parameters(model: EditRewardModel, train_parts: str) -> 
         param.requires_grad_(
             name.startswith(("heads.", "reward_token."))
             or (train_parts == "full" and not name.startswith("model.language_model.embed_tokens"))
-            or (train_parts == "freeze_vision" and name.startswith("model.language_model.") and "embed_tokens" not in name)
+            or (train_parts == "freeze_vision" and name.startswith("model.language_model.")
+                and "embed_tokens" not in name)
         )
 
 

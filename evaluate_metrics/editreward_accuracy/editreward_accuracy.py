@@ -37,7 +37,8 @@ How well a reward model's scores agree with human judgements of instruction-guid
 - "group" (EditReward-Bench): each example is a group of K candidates and a human ranking such as "A>C>B" or "A>B=C".
   A group is correct only if all its C(K,2) comparisons are right, as in the official evaluation: a human-tied
   comparison is right when |m| <= eps*, a strict one when the sign of m agrees (no eps check; m = 0 is wrong, where
-  the official code counts a K=2 "A>B" pair with m = 0 right).
+  the official code ranks equal scores later letter first, so it counts a K=2 "B>A" pair with m = 0 right, and
+  likewise at K=3 and K=4).
   eps* is calibrated by the pairwise sweep on the comparisons of the K=2 groups only (or given as `tie_threshold`).
 - "spearman" (ImagenHub): Spearman correlation between scores and human ratings within each editing model (`groups`),
   averaged over the models (plain mean or Fisher-z mean).
@@ -46,9 +47,10 @@ How well a reward model's scores agree with human judgements of instruction-guid
 _KWARGS_DESCRIPTION = """
 Args (config "pairwise", the default):
     predictions (`list` of `[float, float]`): [score_A, score_B] for each pair.
-    references (`list` of `str` or `int`): the human verdict per pair. Accepted: "A>B", 1, "1", "leftvote" (A wins);
-        "B>A", -1, "-1", "rightvote" (B wins); "A=B", 0, "0", "tievote", "bothbad_vote" (tie: both tie kinds are one
-        class). Numbers are read as floats and must be exactly 1, -1 or 0. Use one kind (strings or numbers) per call.
+    references (`list` of `str` or `int`): the human verdict per pair. Accepted, case included: "A>B", 1, "1",
+        "leftvote" (A wins); "B>A", -1, "-1", "rightvote" (B wins); "A=B", 0, "0", "tievote", "bothbad_vote" (tie:
+        both tie kinds are one class). Numbers are read as floats and must be exactly 1, -1 or 0. Use one kind
+        (strings or numbers) per call.
     tie_threshold (`float`, optional): also report `accuracy_at_threshold` at this fixed eps. A negative value means
         "never predict a tie".
     bootstrap_samples (`int`, defaults to 1000): resamples for the percentile 95% interval; 0 disables it. Each
@@ -68,9 +70,9 @@ Returns:
 
 Args (config "group"):
     predictions (`list` of `list` of `float`): the K candidate scores of each group (K >= 2; candidates A, B, C, ...).
-    references (`list` of `str`): the human ranking of each group over the letters A.. (K letters, each once), best
-        first, with ">" between tiers and "=" inside a tier: "A>B", "B>A", "A=B", "C>A>B", "A>B=C" ("A=B=Good" and
-        "A=B=Bad" read as "A=B").
+    references (`list` of `str`): the human ranking of each group over the capital letters A.. (K letters, each
+        once), best first, with ">" between tiers and "=" inside a tier: "A>B", "B>A", "A=B", "C>A>B", "A>B=C"
+        ("A=B=Good" and "A=B=Bad" read as "A=B").
     tie_threshold (`float`, optional): eps* to use instead of calibrating it on the K=2 groups.
 Returns:
     accuracy (`float`): correct groups / groups. accuracy_k<K> (`float`) for every K present (e.g. accuracy_k2).
@@ -127,12 +129,17 @@ Examples:
 """
 
 NO_TIES = -1.0  # reported epsilon when the best rule predicts no ties; any negative eps means the same
+
+# The vocabulary of human verdicts, its one home (the package's benchmark adapters derive theirs from it). Words are
+# matched exactly as the benchmarks publish them: capital letters, lower-case GenAI-Bench votes, "=Good" / "=Bad".
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+PAIR_VERDICTS = {1: "A>B", -1: "B>A", 0: "A=B"}  # sign of the human preference -> its pairwise label
+GENAI_VOTES = {"leftvote": 1, "rightvote": -1, "tievote": 0, "bothbad_vote": 0}  # both tie kinds are one class
 PAIRWISE_LABELS = {
-    "A>B": 1, "1": 1, "leftvote": 1,
-    "B>A": -1, "-1": -1, "rightvote": -1,
-    "A=B": 0, "0": 0, "tievote": 0, "bothbad_vote": 0,
+    **{label: sign for sign, label in PAIR_VERDICTS.items()}, **{str(sign): sign for sign in PAIR_VERDICTS},
+    **GENAI_VOTES,
 }  # fmt: skip
+TIE_SUFFIXES = ("=Good", "=Bad")  # "A=B=Good", "A=B=Bad": GenAI-Bench's two tie kinds, read as "A=B"
 CONFIG_KWARGS = {
     "pairwise": ("tie_threshold", "bootstrap_samples", "seed"),
     "group": ("tie_threshold",),
@@ -393,26 +400,34 @@ def pairwise_accuracy(predictions, references, tie_threshold=None, bootstrap_sam
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def ranking_tiers(ranking, num_candidates, index):
-    """'A>B=C' -> tier of each candidate [0, 1, 1] (0 = best); the letters must be A.. once each."""
-    expected = list(LETTERS[:num_candidates])
-    fix = f"write each of {', '.join(expected)} once, best first, e.g. {'>'.join(expected)} or {'='.join(expected)}"
-    text = str(ranking).replace(" ", "").removesuffix("=Good").removesuffix("=Bad")  # also the "A=B=Good" form
+def parse_ranking(ranking, where="ranking", letters=LETTERS):
+    """'C>A=B' -> {letter: tier} ({'C': 0, 'A': 1, 'B': 1}, 0 = best): ">" between tiers, "=" inside one, spaces
+    ignored, a final "=Good" / "=Bad" read as a plain tie. The grammar of every ranking, complete (the "group"
+    config) or partial (one benchmark row); raises naming `where` on a letter outside `letters` or named twice."""
+    allowed = "capital letters A-Z" if "".join(letters) == LETTERS else f"candidates {', '.join(letters)}"
+    fix = f"write {allowed}, each once, best first, with '>' between tiers and '=' inside one, e.g. 'B>A=C'"
+    text = str(ranking).replace(" ", "")
+    for suffix in TIE_SUFFIXES:
+        text = text.removesuffix(suffix)
     tiers = {}
     for tier, block in enumerate(text.split(">")):
         for letter in block.split("="):
-            if letter not in expected:
-                raise ValueError(
-                    f"references[{index}] = {ranking!r} contains {letter!r}, but predictions[{index}] has "
-                    f"{num_candidates} scores (candidates {', '.join(expected)}); {fix}."
-                )
+            if letter not in letters:
+                raise ValueError(f"{where} = {ranking!r} contains {letter!r}; {fix}.")
             if letter in tiers:
-                raise ValueError(f"references[{index}] = {ranking!r} names {letter!r} twice; {fix}.")
+                raise ValueError(f"{where} = {ranking!r} names {letter!r} twice; {fix}.")
             tiers[letter] = tier
+    return tiers
+
+
+def ranking_tiers(ranking, num_candidates, index):
+    """'A>B=C' -> tier of each candidate [0, 1, 1] (0 = best); the letters must be A.. once each."""
+    expected = list(LETTERS[:num_candidates])
+    tiers = parse_ranking(ranking, f"references[{index}]", expected)
     if len(tiers) != num_candidates:
         raise ValueError(
             f"references[{index}] = {ranking!r} ranks {len(tiers)} candidates but predictions[{index}] has "
-            f"{num_candidates} scores; {fix}."
+            f"{num_candidates} scores; rank each of {', '.join(expected)} once, e.g. {'>'.join(expected)}."
         )
     return np.array([tiers[letter] for letter in expected])
 
@@ -447,7 +462,9 @@ def group_accuracy(predictions, references, tie_threshold=None):
     The official EditReward-Bench rule: eps* is calibrated on the K=2 groups' comparisons (-1.0, no predicted
     ties, when there are none); a human tie is right when |m| <= eps*, a strict preference when sign(m) agrees.
     Two differences from the official script: it counts human ties inside K>=3 rankings always wrong (here they
-    follow the same rule), and it counts a strict K=2 "A>B" pair with m = 0 right (argsort order; here m = 0 is wrong).
+    follow the same rule), and it breaks equal scores by argsort order, later letter first (argsort([x, x])[::-1] is
+    (1, 0)), so it counts a strict K=2 "B>A" pair with m = 0 right, and at K=3 and K=4 a strict comparison of equal
+    scores when the later letter is preferred. Here m = 0 on a strict comparison is wrong at every K.
     """
     check_same_length(predictions, references)
     margins, human, group_index, sizes = group_comparisons(predictions, references)

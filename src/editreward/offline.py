@@ -18,8 +18,9 @@ QWEN25_SPECIAL_TOKENS = (
 # to language compute; benchmarks/common.py defines the configuration that does.
 BACKBONE_SIZES = {
     "tiny": dict(hidden=64, layers=2, heads=4, kv_heads=2, ffn=128, vision_hidden=32, vision_depth=2, vision_heads=2),
-    "small": dict(hidden=256, layers=4, heads=4, kv_heads=2, ffn=704, vision_hidden=128, vision_depth=4, vision_heads=2),
-}
+    "small": dict(hidden=256, layers=4, heads=4, kv_heads=2, ffn=704, vision_hidden=128, vision_depth=4,
+                  vision_heads=2),
+}  # fmt: skip
 
 
 def qwen25_tokenizer():
@@ -85,4 +86,5 @@ def image_processor(pixels: int, patch_size: int = 14):
     """Qwen2.5-VL's PIL image processor at a pixel budget (min = max), cutting `patch_size`-pixel patches."""
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    return Qwen2VLImageProcessorPil(min_pixels=pixels, max_pixels=pixels, patch_size=patch_size, merge_size=2, temporal_patch_size=2)
+    return Qwen2VLImageProcessorPil(min_pixels=pixels, max_pixels=pixels, patch_size=patch_size, merge_size=2,
+                                    temporal_patch_size=2)  # fmt: skip

@@ -4,7 +4,7 @@ from .options import add_batch_size_option, add_device_options, add_model_option
 
 
 def register(subparsers):
-    from ..evaluate_metrics.adapters import BENCHMARKS  # import-light: no torch, no datasets
+    from ..evaluate_metrics.benchmarks import BENCHMARKS  # import-light: no torch, no datasets
 
     parser = subparsers.add_parser(
         "evaluate", help="score a benchmark; write results.json and results.md (resumable)",

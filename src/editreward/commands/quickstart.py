@@ -4,7 +4,7 @@ import argparse
 
 
 def register(subparsers):
-    from ..quickstart import DEFAULT_MAX_MINUTES, QUICKSTART_SUMMARY
+    from ..quickstart import QUICKSTART_SUMMARY
 
     parser = subparsers.add_parser(
         "quickstart", help="build an edit-preference set from real photos, train, evaluate and save a small model",
@@ -13,12 +13,9 @@ def register(subparsers):
     parser.add_argument("--output-dir", default="quickstart-output",
                         help="where everything goes (default: %(default)s)")
     parser.add_argument("--fast", action="store_true",
-                        help="tiny data and a few steps: checks the pipeline in seconds (ignores --max-minutes)")
+                        help="tiny data and a few steps: checks the pipeline in seconds")
     parser.add_argument("--seed", type=non_negative_int, default=0,
                         help="seed of the data, the initial weights and the order")
-    parser.add_argument("--max-minutes", type=float, default=DEFAULT_MAX_MINUTES,
-                        help="stop training this many minutes after the start of the run, data building included "
-                        "(default: %(default)s; 0 or less: train all the planned steps)")
     parser.set_defaults(handler=run)
     return parser
 
@@ -26,8 +23,7 @@ def register(subparsers):
 def run(args) -> int:
     from ..quickstart.run import run_quickstart
 
-    max_minutes = args.max_minutes if args.max_minutes and args.max_minutes > 0 and not args.fast else None
-    run_quickstart(args.output_dir, fast=args.fast, seed=args.seed, max_minutes=max_minutes)
+    run_quickstart(args.output_dir, fast=args.fast, seed=args.seed)
     return 0
 
 

@@ -3,5 +3,6 @@
 `run.run_quickstart` does it; `editreward quickstart` (editreward.commands.quickstart) is its command.
 """
 
-QUICKSTART_SUMMARY = "The quickstart: the package's whole job, offline and small, in one call (`editreward quickstart`)."
-DEFAULT_MAX_MINUTES = 8.0  # the command stops training this long after its start, so that the run ends within 10 min
+QUICKSTART_SUMMARY = (
+    "The quickstart: the package's whole job, offline and small, in one call (`editreward quickstart`)."
+)

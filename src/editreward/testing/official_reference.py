@@ -1,11 +1,11 @@
-"""The released EditReward checkpoints' layout and scoring, written from SPEC section 2 as a test oracle.
+"""The released EditReward checkpoints' layout and scoring, rewritten as a test oracle.
 
-Not package code: the conversion tests and `benchmarks/gpu_check.py` build a model in the official layout here,
-save its state dict as TIGER-Lab released it, and score it the official way, to check that a converted folder
-scores the same. The official way: one backbone pass per dimension prompt with every image of every row encoded,
-token embeddings (the `<|Reward|>` row included) with the vision features scattered in, plain sequential 1-D
-positions on all three rope axes, the head over all hidden states with the reward-token position picked, then the
-mean of the two heads' `[mu, log_sigma]`.
+The conversion tests and `benchmarks/gpu_check.py` build a model in the official layout here, save its state dict
+as TIGER-Lab released it, and score it the official way, to check that a converted folder scores the same. The
+official way: one backbone pass per dimension prompt with every image of every row encoded, token embeddings (the
+`<|Reward|>` row included) with the vision features scattered in, plain sequential 1-D positions on all three rope
+axes, the head over all hidden states with the reward-token position picked, then the mean of the two heads'
+`[mu, log_sigma]`.
 """
 
 import copy
@@ -85,13 +85,16 @@ def official_inputs(tokenizer, image_processor, chat_template, pixels, rubric, s
     from PIL import Image
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
 
+    patch_group = image_processor.patch_size * image_processor.merge_size
+
     def resized(image):
-        height, width = smart_resize(image.height, image.width, factor=28, min_pixels=pixels, max_pixels=pixels)
+        height, width = smart_resize(image.height, image.width, factor=patch_group, min_pixels=pixels,
+                                     max_pixels=pixels)  # fmt: skip
         return image.convert("RGB").resize((width, height), Image.Resampling.BICUBIC)
 
     images = [resized(image) for pair in zip(sources, edits) for image in pair]
     vision = image_processor(images=images, return_tensors="pt")
-    counts = iter((vision["image_grid_thw"].prod(-1) // 4).tolist())
+    counts = iter((vision["image_grid_thw"].prod(-1) // image_processor.merge_size**2).tolist())
     texts = []
     for instruction in instructions:
         prompt = rubric.format(text_prompt=instruction) + suffix

@@ -5,11 +5,12 @@ from dataclasses import dataclass, field
 from trl import RewardConfig
 
 from .losses import ESTIMATORS, PAIRWISE_LOSSES
-from .pairs import TIE_MODES
+from .ties import TIE_MODES
 
 TRAIN_PARTS = ("full", "freeze_vision", "heads")
-# RewardConfig options EditRewardTrainer does not implement, refused rather than silently ignored.
-_IGNORED_TRL_OPTIONS = {
+# RewardConfig options EditRewardTrainer does not implement: __post_init__ refuses any value but None rather than
+# ignore it silently. Each maps to the fix its error message gives.
+_REFUSED_TRL_OPTIONS = {
     "max_length": "a row's length follows from the processor's image_pixels and rubric prompts, so bound memory there",
     "center_rewards_coefficient": "only score differences enter the pairwise losses",
 }
@@ -21,7 +22,7 @@ class EditRewardTrainingArguments(RewardConfig):
     `RewardConfig` for EditReward. Defaults that differ from TRL's: `bf16` is on only where the hardware supports it
     (so the same script runs on CPU), `disable_dropout=False` (the released heads train with dropout 0.05),
     `max_length=None` (refused otherwise, as is `center_rewards_coefficient`), and the dataset columns the collator
-    needs are kept. The released recipe (SPEC section 7) is `learning_rate=2e-6`,
+    needs are kept. The released recipe (the EditReward paper's) is `learning_rate=2e-6`,
     `lr_scheduler_type="constant_with_warmup"`, `warmup_ratio=0.05`, per-device batch 2 x accumulation 4, bf16,
     gradient checkpointing, DeepSpeed ZeRO-2.
     """
@@ -105,7 +106,7 @@ class EditRewardTrainingArguments(RewardConfig):
             raise ValueError("per_dimension_supervision applies to the pairwise losses only; loss='pointwise' already "
                              "fits every head. Fix: drop it, or set pointwise_ranking_weight to add a per-dimension "
                              "ranking.")
-        for name, fix in _IGNORED_TRL_OPTIONS.items():
+        for name, fix in _REFUSED_TRL_OPTIONS.items():
             if getattr(self, name) is not None:
                 raise ValueError(f"{name}={getattr(self, name)} is not supported by EditRewardTrainer (it would be "
                                  f"ignored). Fix: leave it None; {fix}.")

@@ -1,0 +1,124 @@
+"""The benchmarks' FLOP model and compute shares: what a FLOP count predicts for each way of scoring a batch, here
+and for Qwen2.5-VL-7B, and the measured vision share, printed beside the measured speed-ups."""
+
+import statistics
+from dataclasses import dataclass
+
+import torch
+from common import INSTRUCTIONS, PATCHES_PER_IMAGE, PIXELS, TOKENS_PER_IMAGE, edits_of, photo, vlm_config
+from reference_pass import Row, split_rows
+from timing import interleaved, machine
+
+@dataclass
+class FlopModel:
+    """Forward FLOPs of a backbone: 2 x parameters x tokens for the linear layers, plus attention over the full
+    square of each row (QK^T and AV, as SDPA computes them under a mask). Backward costs about twice the forward
+    on both sides of a comparison, so forward ratios predict training ratios too."""
+
+    vision_per_image: float  # blocks and patch embedding on 1,024 patches, merger on 256 tokens
+    language_per_token: float  # 2 x language-model parameters without the embedding matrix
+    attention_per_pair: float  # per (query, key) pair: 4 x attention width x layers
+    language_params: int
+    vision_params: int
+
+    @classmethod
+    def of(cls, config) -> "FlopModel":
+        from transformers import Qwen2_5_VLModel
+
+        with torch.device("meta"):
+            backbone = Qwen2_5_VLModel._from_config(config)
+        count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
+        visual, language = backbone.visual, backbone.language_model
+        text = config.text_config
+        width = text.num_attention_heads * (text.hidden_size // text.num_attention_heads)
+        language_params = count(language) - count(language.embed_tokens)
+        return cls(
+            vision_per_image=2 * (count(visual.blocks) + count(visual.patch_embed)) * PATCHES_PER_IMAGE
+            + 2 * count(visual.merger) * TOKENS_PER_IMAGE,
+            language_per_token=2 * language_params, attention_per_pair=4 * width * text.num_hidden_layers,
+            language_params=language_params, vision_params=count(visual),
+        )  # fmt: skip
+
+    def forward(self, row_lengths: list[int], images: int) -> float:
+        """FLOPs of a pass over rows of these (padded) lengths that encodes `images` images."""
+        language = sum(self.language_per_token * n + self.attention_per_pair * n * n for n in row_lengths)
+        return language + images * self.vision_per_image
+
+
+def layouts(inputs, config) -> dict[str, tuple[list[int], int]]:
+    """(row lengths the language model runs, images encoded) of each way to score a processor batch: `reference`
+    (every row alone, two images each), `rows` (one padded batch, distinct images once) and `packed` (the model's
+    shared-prefix rows, one per source image: prefix once, each edited image once, every rubric segment; padded).
+    The model's rows end at the reward token (nothing after it can change its hidden state)."""
+    dims = len(config.dimensions)
+    lengths = inputs["attention_mask"].sum(-1).tolist()
+    ends_at_reward = ((inputs["input_ids"] == config.reward_token_id).int().argmax(-1) + 1).tolist()
+    vision_end = inputs["input_ids"] == config.vlm_config.vision_end_token_id
+    ends = (vision_end.nonzero()[:, 1].view(-1, 2) + 1).tolist()
+    packed = {}
+    for row, ((prefix_end, edit_end), length) in enumerate(zip(ends, ends_at_reward)):
+        source, edited = inputs["image_index"][row // dims].tolist()
+        segments = packed.setdefault(source, {"prefix": prefix_end, "edits": {}, "rubrics": 0})
+        segments["edits"][edited] = edit_end - prefix_end
+        segments["rubrics"] += length - edit_end
+    packed_lengths = [s["prefix"] + sum(s["edits"].values()) + s["rubrics"] for s in packed.values()]
+    distinct = len(inputs["image_grid_thw"])
+    return {
+        "reference": (lengths, 2 * len(lengths)),
+        "rows": ([max(ends_at_reward)] * len(lengths), distinct),
+        "packed": ([max(packed_lengths)] * len(packed_lengths), distinct),
+    }
+
+
+def predicted_ratios(flops: FlopModel, inputs, config) -> dict[str, float]:
+    """Reference FLOPs / each layout's FLOPs."""
+    work = {name: flops.forward(*layout) for name, layout in layouts(inputs, config).items()}
+    return {name: work["reference"] / value for name, value in work.items() if name != "reference"}
+
+
+def measured_vision_share(model, row: Row, repeats: int) -> tuple[float, float]:
+    """Median seconds of the vision tower on one row's two images and of the language model on that row
+    (forward, no grad), timed interleaved."""
+    backbone = model.model
+    embeds = backbone.get_input_embeddings()(row.input_ids.clamp(max=backbone.config.text_config.vocab_size - 1))
+    mask = torch.ones_like(row.input_ids)
+    with torch.inference_mode():
+        times = interleaved({
+            "vision": lambda: backbone.visual(row.pixel_values, grid_thw=row.image_grid_thw),
+            "language": lambda: backbone.language_model(inputs_embeds=embeds, attention_mask=mask, use_cache=False),
+        }, repeats)  # fmt: skip
+    return statistics.median(times["vision"]), statistics.median(times["language"])
+
+
+def describe_config(model, processor, size: str, threads: int, tokens_per_row: list[int], share_repeats: int = 3):
+    """Print what is measured: sizes, tokens, compute shares (this config's and the 7B model's), threads, versions.
+    Returns the FLOP models of this config and of the 7B model."""
+    import transformers
+
+    text, vision = model.config.vlm_config.text_config, model.config.vlm_config.vision_config
+    tokens = sum(tokens_per_row) / len(tokens_per_row)
+    mine, full = FlopModel.of(model.config.vlm_config), FlopModel.of(vlm_config(processor.tokenizer, "7b"))
+    vision_share = lambda f: 2 * f.vision_per_image / (f.language_per_token * tokens)  # noqa: E731
+    attention_share = lambda f: f.attention_per_pair * tokens / f.language_per_token  # noqa: E731
+    print(f"machine: {machine()}")
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}, threads {threads}, float32, "
+          f"attention {model.model.language_model.config._attn_implementation}")  # fmt: skip
+    print(f"config '{size}': language {text.num_hidden_layers} layers x {text.hidden_size} "
+          f"(heads {text.num_attention_heads}/{text.num_key_value_heads} kv, MLP {text.intermediate_size}), "
+          f"{mine.language_params / 1e6:.1f}M params without embeddings; vision {vision.depth} blocks x "
+          f"{vision.hidden_size} (MLP {vision.intermediate_size}), {mine.vision_params / 1e6:.2f}M params; "
+          f"position mode {model.config.position_mode}")  # fmt: skip
+    print(f"inputs: {PIXELS:,} px per image = {PATCHES_PER_IMAGE:,} patches -> {TOKENS_PER_IMAGE} visual tokens; "
+          f"released rubric prompts; tokens per (triplet, dimension) row {min(tokens_per_row)}-{max(tokens_per_row)}")
+    print(f"vision share (2 images' encoding / one row's language model), linear-layer FLOPs: {vision_share(mine):.2f} "
+          f"here, {vision_share(full):.2f} for Qwen2.5-VL-7B")  # fmt: skip
+    print(f"attention / linear-layer FLOPs of the language model on one row: {attention_share(mine):.2f} here, "
+          f"{attention_share(full):.2f} for the 7B model (attention grows with the square of a packed row's length, "
+          "so a larger share here penalises shared-prefix packing)")  # fmt: skip
+    row = split_rows(processor(source_images=[photo("astronaut")], instructions=[INSTRUCTIONS["astronaut"]],
+                               edited_images=[edits_of(photo("astronaut"))[0]]), processor.dimensions)[0]  # fmt: skip
+    vision_s, language_s = measured_vision_share(model, row, share_repeats)
+    print(f"vision share measured here (forward time): {vision_s / language_s:.2f} "
+          f"({vision_s * 1e3:.0f} ms / {language_s * 1e3:.0f} ms; attention and elementwise work, which the FLOP "
+          "count leaves out, weigh more at these widths than at 7B)")  # fmt: skip
+    return mine, full
