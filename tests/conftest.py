@@ -92,3 +92,44 @@ def run_command():
 @pytest.fixture(scope="session")
 def photos():
     return {name: photo(name) for name in ("astronaut", "coffee", "chelsea", "rocket")}
+
+
+# Short rubric prompts and small images: the trainer tests' models (a few tokens of prompt per row).
+SHORT_PROMPTS = {
+    "instruction_following": "Does the edit follow the instruction: {text_prompt}",
+    "visual_quality": "How good does the edited image look after: {text_prompt}",
+}
+SHORT_PIXELS = 56 * 56
+
+
+@pytest.fixture(scope="session")
+def short_processor(make_processor):
+    return make_processor(pixels=SHORT_PIXELS, rubric_prompts=SHORT_PROMPTS)
+
+
+@pytest.fixture(scope="session")
+def make_short_model(make_model):
+    """Factory of tiny random models that agree with `short_processor`."""
+    return lambda seed=0: make_model(seed=seed, rubric_prompts=SHORT_PROMPTS, image_pixels=SHORT_PIXELS)
+
+
+@pytest.fixture(scope="session")
+def instruction_pairs(photos):
+    """`instruction_pairs(names)`: grayscale vs mirror edits of each photo, right under one instruction and wrong
+    under the other, as a pair dataset."""
+    import datasets
+
+    from editreward.trainer import pair_features
+
+    def build(names):
+        rows = []
+        for name in names:
+            p = photos[name]
+            gray, mirror = p.convert("L").convert("RGB"), p.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            rows.append(dict(source=p, instruction="make it black and white", chosen=gray, rejected=mirror,
+                             chosen_scores=[4, 4], rejected_scores=[1, 4], tie=False))
+            rows.append(dict(source=p, instruction="mirror it left to right", chosen=mirror, rejected=gray,
+                             chosen_scores=[4, 4], rejected_scores=[1, 4], tie=False))
+        return datasets.Dataset.from_list(rows, features=pair_features())
+
+    return build

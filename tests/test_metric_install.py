@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from editreward.evaluate_metrics import METRIC_DIR, METRIC_NAME
-
-OFFLINE_ENV = {"HF_EVALUATE_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+from editreward.utils.environment import use_offline_environment
 
 INSTALL = "from editreward.evaluate_metrics import install_metric; print(install_metric())"
 
@@ -55,7 +54,7 @@ def run_python(code, cwd, env, *args):
 def isolated_env(tmp_path):
     """Offline switches, a temporary HF_HOME and an empty working directory for the subprocesses."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "XDG_CACHE_HOME"))}
-    env.update(OFFLINE_ENV, HF_HOME=str(tmp_path / "hf_home"))
+    use_offline_environment(env)["HF_HOME"] = str(tmp_path / "hf_home")
     (tmp_path / "empty_cwd").mkdir()
     return env, tmp_path / "empty_cwd"
 
