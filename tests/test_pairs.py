@@ -10,6 +10,7 @@ from conftest import photo
 from PIL import Image
 
 from editreward.trainer import (
+    EDITREWARD_VOTES,
     PAIR_FEATURES,
     disentangle_ties,
     editreward_data,
@@ -462,3 +463,12 @@ def test_validate_pairs_names_a_missing_column():
 def test_validate_pairs_rejects_an_unknown_on_error(pairs):
     with pytest.raises(ValueError, match="on_error='ignore' is unknown"):
         validate_pairs(pairs, on_error="ignore")
+
+
+def test_editreward_data_votes_are_the_metrics_genai_votes():
+    """One vocabulary: the converter reads the metric's GenAI votes with the same sides (plus the data's own "tie")."""
+    from editreward.evaluate_metrics import load_metric_script
+
+    sides = {1: "left", -1: "right", 0: "tie"}
+    metric_votes = {vote: sides[sign] for vote, sign in load_metric_script().GENAI_VOTES.items()}
+    assert EDITREWARD_VOTES == {**metric_votes, "tie": "tie"}

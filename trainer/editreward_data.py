@@ -11,7 +11,9 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["EDITREWARD_VOTES", "INSTRUCTION_COLUMNS", "from_editreward_data"]
 
-# EditReward-Data `vote_type` -> the preferred side. GenAI-Arena's two tie votes are read as ties too.
+# EditReward-Data `vote_type` -> the preferred side. GenAI-Arena's two tie votes are read as ties too. The words are
+# the metric script's `GENAI_VOTES` (their one home; the train extra does not install evaluate, so they are restated
+# here and tests/test_pairs.py pins them to it) plus EditReward-Data's own "tie".
 EDITREWARD_VOTES = {"leftvote": "left", "rightvote": "right", "tie": "tie", "tievote": "tie", "bothbad_vote": "tie"}
 # Where the instruction may live, in order of preference: EditReward-Data, GenAI-Bench, others, the official JSON.
 INSTRUCTION_COLUMNS = ("instruction", "instruct_prompt", "edit_instruction", "prompt")
