@@ -240,3 +240,18 @@ def test_options_of_another_config_are_rejected(metric):
 def test_unknown_config_lists_the_choices(tmp_path):
     with pytest.raises(ValueError, match=r"Unknown config 'pairs'.*'pairwise', 'group', 'spearman'"):
         script.EditrewardAccuracy("pairs", keep_in_memory=True, cache_dir=os.fspath(tmp_path))
+
+
+@pytest.mark.parametrize("config", ["default", "group", "spearman"])
+def test_empty_inputs_through_evaluate_name_the_problem(tmp_path, config):
+    """evaluate's own feature inference fails on an empty batch with an IndexError; the metric says what is wrong."""
+    metric = script.EditrewardAccuracy(config_name=config, keep_in_memory=True, cache_dir=os.fspath(tmp_path))
+    groups = {"groups": []} if config == "spearman" else {}
+    with pytest.raises(ValueError, match="predictions is empty; pass at least one example"):
+        metric.compute(predictions=[], references=[], **groups)
+
+
+@pytest.mark.parametrize("ranking", ["A>>B", "A=B=", ">A", "A>B>"])
+def test_a_ranking_with_an_empty_place_is_refused_by_the_adapters_parser(ranking):
+    with pytest.raises(ValueError, match="has an empty place between two signs"):
+        script.parse_ranking(ranking)

@@ -412,6 +412,8 @@ def parse_ranking(ranking, where="ranking", letters=LETTERS):
     tiers = {}
     for tier, block in enumerate(text.split(">")):
         for letter in block.split("="):
+            if not letter:
+                raise ValueError(f"{where} = {ranking!r} has an empty place between two signs; {fix}.")
             if letter not in letters:
                 raise ValueError(f"{where} = {ranking!r} contains {letter!r}; {fix}.")
             if letter in tiers:
@@ -586,7 +588,10 @@ class EditrewardAccuracy(evaluate.Metric):
         )
 
     def add_batch(self, *, predictions=None, references=None, **kwargs):
-        """Add a batch; pairwise verdicts are checked first, because evaluate would cast booleans to floats."""
+        """Add a batch; pairwise verdicts are checked first, because evaluate would cast booleans to floats. An empty
+        batch is refused here (evaluate itself fails on it with an IndexError)."""
+        if predictions is not None and len(predictions) == 0:
+            raise ValueError("predictions is empty; pass at least one example.")
         if self._config() == "pairwise" and references is not None:
             check_references(references, np.asarray(references))
         return super().add_batch(predictions=predictions, references=references, **kwargs)

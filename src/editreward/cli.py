@@ -39,9 +39,14 @@ def check_device(device: str) -> None:
     import torch
 
     try:
-        torch.device(device)
+        parsed = torch.device(device)
     except RuntimeError:
         raise ValueError(f"--device {device!r}: use cpu, cuda or cuda:N") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        build = f"this torch {torch.__version__} is a CPU build" if torch.version.cuda is None else "no GPU is visible"
+        raise ValueError(f"--device {device!r}: {build}; use --device cpu, or a machine and torch build with CUDA")
+    if parsed.type == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
+        raise ValueError(f"--device {device!r}: only {torch.cuda.device_count()} GPU(s) are visible (cuda:0 ...)")
 
 
 def _user_message(error: Exception, command: str) -> str:

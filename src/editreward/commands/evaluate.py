@@ -1,5 +1,7 @@
 """`editreward evaluate`: score a benchmark (resumable) and merge its results into results.json and results.md."""
 
+import sys
+
 from .options import add_batch_size_option, add_device_options, add_model_option
 
 
@@ -37,12 +39,18 @@ def register(subparsers):
 def run(args) -> int:
     from ..evaluate_metrics.runner import run_benchmark
 
-    entry = run_benchmark(
-        args.model, args.benchmark, args.data, output_dir=args.output_dir, batch_size=args.batch_size,
-        device=args.device, dtype=args.dtype, config=args.config, revision=args.revision, split=args.split,
-        limit=args.limit, image_root=args.image_root, tie_threshold=args.tie_threshold, name=args.name,
-        on_conflict=args.on_conflict, progress=not args.no_progress,
-    )  # fmt: skip
+    try:
+        entry = run_benchmark(
+            args.model, args.benchmark, args.data, output_dir=args.output_dir, batch_size=args.batch_size,
+            device=args.device, dtype=args.dtype, config=args.config, revision=args.revision, split=args.split,
+            limit=args.limit, image_root=args.image_root, tie_threshold=args.tie_threshold, name=args.name,
+            on_conflict=args.on_conflict, progress=not args.no_progress,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        print(f"\neditreward evaluate: interrupted. The scores computed so far are kept in "
+              f"{args.output_dir}/scores-{args.benchmark}.jsonl; run the same command again to resume.",
+              file=sys.stderr)  # fmt: skip
+        return 130
     metrics = entry["metrics"]
     summary = ", ".join(
         f"{key} {metrics[key]:.4f}" for key in ("accuracy", "accuracy_without_ties", "pairwise_accuracy", "spearman")
