@@ -1,18 +1,19 @@
 """Model and metric cards, and publishing to the Hub.
 
-Names load lazily from their submodules, so `python -m editreward.hub_card.model_card` runs the module once and
+Names load lazily from their submodules, so `python -m editreward.hub_card.metric_card` runs the module once and
 the `editreward` command adds its subcommands without importing more than it needs.
 """
 
 import importlib
 
 _LAZY = {
-    "EDITREWARD_BIBTEX": "model_card",
-    "load_results": "model_card",
-    "render_metric_card": "model_card",
+    "CARD_MARKER": "texts",
+    "EDITREWARD_BIBTEX": "texts",
+    "scores_explanation": "texts",
+    "render_converted_model_card": "model_card",
     "render_model_card": "model_card",
-    "scores_explanation": "model_card",
-    "write_metric_card": "model_card",
+    "render_metric_card": "metric_card",
+    "write_metric_card": "metric_card",
     "check_model_folder": "publish",
     "files_to_upload": "publish",
     "push_model_folder": "publish",

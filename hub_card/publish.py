@@ -4,6 +4,8 @@ import ast
 import json
 from pathlib import Path
 
+from .folder import read_safetensors_header
+
 TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json")
 CHAT_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json")
 # What a Trainer's output_dir holds besides the model: resume state and the evaluation runner's score caches.
@@ -22,25 +24,6 @@ def _read_json(path: Path, problems: list[str]) -> dict | None:
     except json.JSONDecodeError as error:
         problems.append(f"{path.name} is not valid JSON ({error})")
         return None
-
-
-def read_safetensors_header(path) -> dict:
-    """The JSON header of a safetensors file, checked to describe the whole file; no tensor data is read."""
-    path = Path(path)
-    size = path.stat().st_size
-    with open(path, "rb") as file:
-        length = int.from_bytes(file.read(8), "little") if size >= 8 else -1
-        try:
-            header = json.loads(file.read(length)) if 2 <= length <= size - 8 else None
-            end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError):  # not JSON, or not a tensor table
-            header = None
-    if header is None:
-        raise ValueError(f"{path.name} is not a safetensors file (its {size}-byte header cannot be read)")
-    if 8 + length + end != size:
-        raise ValueError(f"{path.name} is truncated or padded: its header describes {8 + length + end} bytes, the "
-                         f"file holds {size}")  # fmt: skip
-    return header
 
 
 def _weight_problems(folder: Path) -> list[str]:
@@ -63,22 +46,23 @@ def _weight_problems(folder: Path) -> list[str]:
 
 
 def _card_problems(folder: Path) -> list[str]:
-    """README.md must be an editreward model card whose front matter parses (TRL's trainer writes its own)."""
+    """README.md must be an editreward model card whose front matter parses. The check is the card marker only
+    editreward's templates write: TRL's checkpoint saving writes a generic card that carries the trainer's tags."""
     from huggingface_hub import ModelCard
 
-    from .model_card import CARD_TAG
+    from .texts import CARD_MARKER
 
     fix = "write it with `editreward card --model DIR`"
     if not (folder / "README.md").is_file():
         return [f"README.md (the model card) is missing: {fix}"]
     try:
-        tags = ModelCard.load(folder / "README.md").data.tags or []
+        card = ModelCard.load(folder / "README.md")
     except Exception as error:  # huggingface_hub raises several kinds for a front matter that does not parse
         reason = " ".join(f"{type(error).__name__}: {error}".split())
         return [f"README.md does not parse as a model card ({reason}): {fix}"]
-    if CARD_TAG not in tags:
-        return [f"README.md is not an editreward model card (no {CARD_TAG!r} tag; a Trainer writes a generic one): "
-                f"{fix}"]  # fmt: skip
+    if CARD_MARKER not in card.text:
+        return [f"README.md is not an editreward model card (it lacks the line {CARD_MARKER}, which editreward's "
+                f"cards carry; a Trainer writes a generic card): {fix}"]  # fmt: skip
     return []
 
 

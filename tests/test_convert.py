@@ -127,11 +127,18 @@ def test_written_folder_is_hub_ready_with_the_released_settings(released, conver
 
 
 def test_model_card_names_origin_licence_and_reported_numbers(released, converted):
-    card = (converted / "README.md").read_text()
-    assert card.startswith("---\nlicense: apache-2.0\n")  # read from the checkpoint's own card
+    from huggingface_hub import ModelCard
+
+    from editreward.hub_card import check_model_folder, texts
+
+    card = ModelCard.load(converted / "README.md")
+    assert card.data.license == "apache-2.0"  # read from the checkpoint's own card
+    assert card.data.base_model is None  # only a Hub id may go there, not a local path
+    assert set(texts.TAGS) <= set(card.data.tags)
+    card = card.content
     assert str(released.base) in card and str(released.checkpoint) in card
-    assert "base_model:" not in card  # only a Hub id may go there, not a local path
-    assert "arXiv 2509.26346" in card and "trust_remote_code=True" in card
+    assert texts.PAPER_URL in card and "trust_remote_code=True" in card
+    assert not [problem for problem in check_model_folder(converted) if "README.md" in problem]  # push accepts it
     for number in ("65.72", "63.62", "38.42", "63.97", "59.50", "36.78"):
         assert number in card
 

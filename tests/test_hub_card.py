@@ -12,7 +12,8 @@ from editreward.hub_card import (
     check_model_folder, push_model_folder, render_metric_card, render_model_card,
 )  # fmt: skip
 from editreward.cli import build_parser
-from editreward.hub_card import model_card as cards
+from editreward.evaluate_metrics.results import read_results
+from editreward.hub_card import metric_card, texts
 from editreward.hub_card.publish import IGNORE_PATTERNS
 
 RESULTS = {
@@ -121,14 +122,14 @@ def test_scores_section_states_the_configured_fusion(model_folder):
     text = str(render_model_card(model_folder))
     scores = text[text.index("## What the scores mean") : text.index("## How to use")]
     assert "`config.fusion` is `min`: the overall score is the smallest of the dimensions' mus" in scores
-    assert cards.FUSION_TEXT["mean"] not in text and "`instruction_following`, `visual_quality`" in scores
+    assert texts.FUSION_TEXT["mean"] not in text and "`instruction_following`, `visual_quality`" in scores
     assert "sigma = exp(log_sigma)" in scores and "uncalibrated" in scores and "preference_probability" in scores
 
 
 def test_every_configurable_fusion_is_explained():
     from editreward.modeling_editreward.configuration_editreward import FUSIONS
 
-    assert set(cards.FUSION_TEXT) == set(FUSIONS)
+    assert set(texts.FUSION_TEXT) == set(FUSIONS)
 
 
 def test_card_python_snippets_run_on_the_folder(model_folder, photos, tmp_path, monkeypatch):
@@ -179,7 +180,7 @@ def test_bad_results_file_names_the_problem(tmp_path, content, message):
     path = tmp_path / "results.json"
     path.write_text(content)
     with pytest.raises(ValueError, match="results.json: .*" + message.replace("[", r"\[").replace("(", r"\(")):
-        cards.load_results(path)
+        read_results(path)
 
 
 def test_minimal_results_need_only_metrics(model_folder):
@@ -190,10 +191,10 @@ def test_minimal_results_need_only_metrics(model_folder):
 
 @pytest.mark.parametrize("name", ["README.md", "app.py", "requirements.txt"])
 def test_committed_metric_space_files_are_generated(name):
-    committed = (cards.METRIC_README.parent / name).read_text(encoding="utf-8")
-    assert committed == cards.metric_space_files()[name], (
+    committed = (metric_card.METRIC_README.parent / name).read_text(encoding="utf-8")
+    assert committed == metric_card.metric_space_files()[name], (
         f"{name} of the metric Space differs from the generated one; regenerate it with "
-        f"`{cards.REGENERATE_METRIC_CARD}` (edit hub_card/templates/metric_card.md or hub_card/model_card.py)."
+        f"`{metric_card.REGENERATE_METRIC_CARD}` (edit hub_card/templates/metric_card.md or hub_card/texts.py)."
     )
 
 
@@ -204,26 +205,45 @@ def test_metric_space_app_loads_the_script_beside_it(monkeypatch):
 
     launched = []
     monkeypatch.setattr(evaluate.utils, "launch_gradio_widget", launched.append)  # gradio itself is not installed
-    card = ModelCard.load(cards.METRIC_README)
-    runpy.run_path(str(cards.METRIC_README.parent / card.data.app_file))
+    card = ModelCard.load(metric_card.METRIC_README)
+    runpy.run_path(str(metric_card.METRIC_README.parent / card.data.app_file))
     assert card.data.sdk == "gradio" and [type(module).__name__ for module in launched] == ["EditrewardAccuracy"]
     assert launched[0].compute(predictions=[[1.0, 0.0]], references=["A>B"], bootstrap_samples=0)["accuracy"] == 1.0
 
 
 def test_metric_card_shares_the_model_cards_snippets(model_folder):
     metric_card, model_card = render_metric_card(), str(render_model_card(model_folder))
-    for shared in (cards.EDITREWARD_BIBTEX, cards.PUBLISHED_RESULTS, *cards.SCORES_TEXT.split("{fusion}")[1:]):
+    for shared in (texts.EDITREWARD_BIBTEX, texts.PUBLISHED_RESULTS, *texts.SCORES_TEXT.split("{fusion}")[1:]):
         assert shared in metric_card and shared in model_card
     unwrapped = metric_card.replace("\n  ", " ")
-    assert all(f"`{fusion}` is {text}" in unwrapped for fusion, text in cards.FUSION_TEXT.items())
+    assert all(f"`{fusion}` is {text}" in unwrapped for fusion, text in texts.FUSION_TEXT.items())
 
 
 def test_metric_card_examples_and_citation_come_from_the_metric_script():
-    strings = cards.metric_script_strings()
-    metric_card = render_metric_card()
-    assert cards.EDITREWARD_BIBTEX in strings["_CITATION"] and cards.TIES_MATTER_BIBTEX in strings["_CITATION"]
-    assert '```python\n>>> import evaluate\n>>> metric = evaluate.load("editreward_accuracy")' in metric_card
-    assert metric_card.count("```python\n>>>") == strings["_KWARGS_DESCRIPTION"].count("\n\n    >>>")
+    strings = metric_card.metric_script_strings()
+    card = render_metric_card()
+    assert texts.EDITREWARD_BIBTEX in strings["_CITATION"] and texts.TIES_MATTER_BIBTEX in strings["_CITATION"]
+    assert '```python\n>>> import evaluate\n>>> metric = evaluate.load("editreward_accuracy")' in card
+    assert card.count("```python\n>>>") == strings["_KWARGS_DESCRIPTION"].count("\n\n    >>>")
+
+
+def test_push_refuses_the_generic_card_trls_checkpoint_saving_writes(complete_folder, hub_calls):
+    """TRL's own generated card, with the editreward trainer's tags ("editreward" among them), is not ours."""
+    from trl.trainer.utils import generate_model_card
+
+    from editreward.trainer import EditRewardTrainer
+
+    card = generate_model_card(
+        base_model=None, model_name="tiny-editreward", hub_model_id="my-org/tiny-editreward", dataset_name=None,
+        tags=list(EditRewardTrainer._tag_names), wandb_url=None, trackio_url=None, trainer_name="Reward",
+    )  # fmt: skip
+    assert texts.CARD_TAG in card.data.tags  # why a tag cannot tell the two cards apart
+    card.save(complete_folder / "README.md")
+    problem = "README.md is not an editreward model card (it lacks the line <!-- editreward model card -->"
+    assert [p for p in check_model_folder(complete_folder) if p.startswith(problem)]
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        push_model_folder(complete_folder, "my-org/EditReward-tiny", dry_run=True)
+    assert hub_calls == []
 
 
 def test_complete_folder_has_no_problems(complete_folder):
@@ -286,8 +306,6 @@ def hub_calls(monkeypatch):
          "model.safetensors is truncated or padded"),
         (lambda f: (f / "README.md").write_text("---\nlicense: [apache-2.0\n---\n# card\n"),
          "README.md does not parse as a model card (ParserError"),
-        (lambda f: (f / "README.md").write_text("---\ntags: [trl, reward-trainer]\n---\n# Model Card for model\n"),
-         "README.md is not an editreward model card (no 'editreward' tag"),
     ],
 )  # fmt: skip
 def test_push_checks_weights_and_card_before_any_network_call(complete_folder, hub_calls, damage, problem):

@@ -23,11 +23,32 @@ torch.save({"mu": out.mu, "log_sigma": out.log_sigma, "score": out.score}, sys.a
 """
 
 
+def modules_remote_code_needs(package_dir, modules):
+    """The model room's modules that `modules` import relatively, transitively (ast, not a hand-kept list)."""
+    import ast
+
+    needed, pending = set(), list(modules)
+    while pending:
+        module = pending.pop()
+        if module in needed:
+            continue
+        needed.add(module)
+        tree = ast.parse((package_dir / f"{module}.py").read_text(encoding="utf-8"))
+        pending += [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1]
+    return {f"{module}.py" for module in needed}
+
+
 def test_saved_folder_is_complete(saved_model_dir):
+    from pathlib import Path
+
+    import editreward.modeling_editreward as room
+
     files = set(os.listdir(saved_model_dir))
+    code = modules_remote_code_needs(Path(room.__file__).parent,
+                                     ["configuration_editreward", "modeling_editreward", "processing_editreward"])
+    assert {"packing_editreward.py", "images_editreward.py", "prompts_editreward.py"} <= code  # the walk works
     assert {"config.json", "model.safetensors", "processor_config.json", "tokenizer.json", "chat_template.jinja",
-            "configuration_editreward.py", "modeling_editreward.py", "processing_editreward.py",
-            "prompts_editreward.py", "images_editreward.py"} <= files
+            *code} <= files
     config = json.loads((saved_model_dir / "config.json").read_text())
     assert config["auto_map"] == {"AutoConfig": "configuration_editreward.EditRewardConfig",
                                   "AutoModel": "modeling_editreward.EditRewardModel"}

@@ -21,6 +21,8 @@ import pickle
 import re
 from pathlib import Path
 
+from .utils.locations import resolve_model_location
+
 RELEASED_HEADS = {"head_0": "instruction_following", "head_1": "visual_quality"}
 LAYOUT_PREFIXES = (  # checked in order: the module layout first, then the legacy one
     ("model.visual.", "model.visual."),
@@ -69,11 +71,12 @@ def convert_official_checkpoint(checkpoint, base, out_dir, *, dtype=None, image_
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
     cards = [checkpoint_path if checkpoint_path.is_dir() else checkpoint_path.parent, base_dir]
-    card = render_converted_card(
-        checkpoint=str(checkpoint), base=str(base), license=license or _card_license(cards), config=config,
-        dtype=str(dtype).removeprefix("torch."),
-    )
-    (out_dir / "README.md").write_text(card, encoding="utf-8")
+    from .hub_card.model_card import render_converted_model_card
+
+    render_converted_model_card(
+        checkpoint=str(checkpoint), base=str(base), license=license or _card_license(cards),
+        dimensions=config.dimensions, image_pixels=config.image_pixels, dtype=str(dtype).removeprefix("torch."),
+    ).save(out_dir / "README.md")
     return out_dir
 
 
@@ -224,80 +227,14 @@ def _load_pth(path: Path) -> dict:
     return state_dict
 
 
-def render_converted_card(*, checkpoint: str, base: str, license: str | None, config, dtype: str) -> str:
-    """The converted folder's README.md: origin, licence, how to load, and the paper's reported numbers."""
-    this_row = "EditReward (MiMo-VL-7B)" if "mimo" in checkpoint.lower() else (
-        "EditReward (Qwen2.5-VL-7B)" if "qwen" in checkpoint.lower() else None)
-    from .hub_card.model_card import EDITREWARD_BIBTEX, paper_results_markdown
-
-    licence_line = license or "not stated by the origin; check the original repository before use"
-    base_model = f"base_model: {base}\n" if _is_hub_id(base) else ""
-    return f"""---
-license: {license or "other"}
-{base_model}library_name: transformers
-tags: [reward-model, image-editing, editreward]
----
-
-# EditReward, converted from `{checkpoint}`
-
-A reward model for instruction-guided image editing (EditReward, arXiv 2509.26346): given a source image, an edit
-instruction and an edited image, it scores each quality dimension ({", ".join(config.dimensions)}) as a Gaussian
-`N(mu, sigma^2)` and fuses them (mean) into one score.
-
-- **Origin:** {_hub_link(checkpoint)}, the released raw state dict, converted with
-  `editreward convert`; weights unchanged (backbone {dtype}, heads float32), `lm_head` dropped.
-- **Base model:** {_hub_link(base)} (architecture, tokenizer, chat template).
-- **Licence:** {licence_line}. The base model's licence applies as well.
-- **Settings of the released model:** sequential 1-D positions, images resized to {config.image_pixels:,} pixels,
-  mean fusion, the released rubric prompts.
-
-## Usage
-
-```python
-from transformers import AutoModel, AutoProcessor
-
-model = AutoModel.from_pretrained("path/to/this/folder", trust_remote_code=True).eval()
-processor = AutoProcessor.from_pretrained("path/to/this/folder", trust_remote_code=True)
-out = model(**processor(source_images=[source], instructions=["make the sky pink"], edited_images=[edited]))
-out.score  # fused mu: higher is better. out.mu, out.sigma: per dimension
-```
-
-Scores are uncalibrated (typically -3 to +2): compare edits scored by the same model.
-
-## Reported results (paper, Table 2; not re-measured here)
-
-Pairwise accuracy (%), tie-calibrated for reward models (VLM judges give discrete verdicts); ImagenHub is Spearman
-x100; ERB is EditReward-Bench (group accuracy per K).
-
-{paper_results_markdown(highlight=this_row)}
-
-## Citation
-
-Code and released checkpoints by TIGER-AI-Lab.
-
-```bibtex
-{EDITREWARD_BIBTEX.strip()}
-```
-"""
-
-
-def _is_hub_id(name: str) -> bool:
-    return not os.path.exists(name) and re.fullmatch(r"[\w.-]+/[\w.-]+", name) is not None
-
-
-def _hub_link(name: str) -> str:
-    return f"[`{name}`](https://huggingface.co/{name})" if _is_hub_id(name) else f"`{name}`"
-
-
 def _local_folder(path_or_id, patterns: list[str]) -> Path:
     """A local folder as it is; a Hub id downloaded (only files matching `patterns`)."""
-    if os.path.isdir(path_or_id):
-        return Path(path_or_id)
-    if os.path.exists(path_or_id) or str(path_or_id).startswith((".", "/", "~")):
-        raise FileNotFoundError(f"{path_or_id}: not a folder; give a local folder or a Hub id (owner/name).")
+    location = resolve_model_location(str(path_or_id))
+    if os.path.isdir(location):
+        return Path(location)
     from huggingface_hub import snapshot_download
 
-    return Path(snapshot_download(str(path_or_id), allow_patterns=patterns))
+    return Path(snapshot_download(location, allow_patterns=patterns))
 
 
 def _checkpoint_path(checkpoint) -> Path:
