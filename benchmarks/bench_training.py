@@ -5,8 +5,8 @@ Trainer step: `EditPairCollator` + `EditRewardTrainer.compute_loss` (loss `expec
 packing the system prompt and source image of a pair computed once for its 4 (edit, dimension) rows, each edited
 image once for its 2 dimensions, gradients flowing through the shared segments.
 
-Reference step (the official recipe, SPEC sections 4 and 7): per pair 4 backbone passes (chosen and rejected x 2
-dimensions), each re-encoding both images (`common.reference_row_output`), the fused mean of mu and log sigma, the
+Reference step (the official training recipe): per pair 4 backbone passes (chosen and rejected x 2 dimensions),
+each re-encoding both images (`reference_pass.reference_triplet_output`), the fused mean of mu and log sigma, the
 Monte-Carlo expected Bradley-Terry loss with 1000 samples (noise rounded to float16), backward, optimizer step.
 
 Both sides start from the same weights (a deep copy), train the same parts (everything but the embedding matrix)
@@ -24,22 +24,10 @@ import tempfile
 
 import torch
 import torch.nn.functional as F
-from common import (
-    INSTRUCTIONS,
-    add_common_arguments,
-    build_model,
-    build_processor,
-    describe_config,
-    edits_of,
-    interleaved,
-    layouts,
-    load_average,
-    photo,
-    predicted_ratios,
-    reference_triplet_output,
-    set_threads,
-    spread,
-)
+from common import INSTRUCTIONS, add_common_arguments, build_model, build_processor, edits_of, photo, set_threads
+from flop_model import describe_config, layouts, predicted_ratios
+from reference_pass import reference_triplet_output
+from timing import interleaved, load_average, spread
 
 MONTE_CARLO_SAMPLES = 1000
 PAIRS = (("astronaut", 0, 1), ("coffee", 1, 2))  # (source photo, chosen edit, rejected edit) from common.edits_of

@@ -14,7 +14,9 @@ use_offline_environment(overwrite=False)  # before anything imports huggingface_
 import torch  # noqa: E402
 from PIL import Image, ImageFilter, ImageOps  # noqa: E402
 
-PIXELS = 200_704  # 448 x 448: 32 x 32 = 1,024 patches, 256 visual tokens after the 2 x 2 merge
+from editreward.modeling_editreward.configuration_editreward import DEFAULT_IMAGE_PIXELS  # noqa: E402
+
+PIXELS = DEFAULT_IMAGE_PIXELS  # 448 x 448: 32 x 32 = 1,024 patches, 256 visual tokens after the 2 x 2 merge
 PATCHES_PER_IMAGE = 1024
 TOKENS_PER_IMAGE = 256
 
@@ -108,13 +110,15 @@ def photo(name: str) -> Image.Image:
     from skimage import data
 
     from editreward.modeling_editreward.images_editreward import target_size
+    from editreward.offline import image_processor
 
     image = Image.fromarray(getattr(data, name)()).convert("RGB")
     side = min(image.size)
     left, top = (image.width - side) // 2, (image.height - side) // 2
     square = image.crop((left, top, left + side, top + side))
     square = square.resize((PHOTO_SIDES[name],) * 2, Image.Resampling.BICUBIC)
-    if target_size(*square.size, PIXELS) != (448, 448):
+    vision = image_processor(PIXELS)
+    if target_size(*square.size, PIXELS, vision.patch_size * vision.merge_size) != (448, 448):
         raise ValueError(f"{name} at {square.size} does not resize to 448 x 448 (256 visual tokens); change its side.")
     return square
 

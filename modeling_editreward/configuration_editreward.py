@@ -2,11 +2,16 @@
 
 from transformers import PreTrainedConfig, Qwen2_5_VLConfig
 
-from .prompts_editreward import IMAGE_PIXELS, REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS, check_rubric_prompts
+from .prompts_editreward import REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS, check_rubric_prompts
 
 FUSIONS = ("mean", "min", "sum")
 POSITION_MODES = ("mrope", "sequential")
 EDITED_IMAGE_FRAMES = ("repeat", "source_then_edited")
+DEFAULT_IMAGE_PIXELS = 200704  # the released models' budget: 256 patch groups of 28 x 28 px, 256 visual tokens
+# The fields a model config and its processor both hold, which must agree for the heads to read the prompts they were
+# trained on: their one declaration (`EditRewardConfig.from_processor` copies them, `check_processor` compares them).
+PROCESSOR_SHARED_FIELDS = ("dimensions", "rubric_prompts", "reward_suffix", "reward_token", "image_pixels",
+                           "edited_image_frames")  # fmt: skip
 
 
 class EditRewardConfig(PreTrainedConfig):
@@ -36,7 +41,7 @@ class EditRewardConfig(PreTrainedConfig):
             `mrope`: the backbone's native 3-D rotary positions. `sequential`: plain 1-D positions on all three
             rope axes, what the released checkpoints were trained and run with.
         image_pixels (`int`, *optional*, defaults to 200704):
-            Pixel budget each image is resized to (aspect kept, sides multiples of 28; min = max).
+            Pixel budget each image is resized to (aspect kept, sides multiples of `patch_group`; min = max).
         share_prefix (`bool`, *optional*, defaults to `True`):
             Compute the segments rows share (system prompt and source image; each edited image) once per call,
             with a tree-shaped attention mask. Same scores, less compute; off automatically with flash attention.
@@ -61,7 +66,7 @@ class EditRewardConfig(PreTrainedConfig):
         head_dropout=0.05,
         fusion="mean",
         position_mode="mrope",
-        image_pixels=IMAGE_PIXELS,
+        image_pixels=DEFAULT_IMAGE_PIXELS,
         share_prefix=True,
         edited_image_frames="repeat",
         **kwargs,
@@ -100,8 +105,41 @@ class EditRewardConfig(PreTrainedConfig):
         check_rubric_prompts(self.rubric_prompts, self.dimensions)
         if self.reward_token not in self.reward_suffix:
             raise ValueError(f"reward_suffix must contain the reward token {self.reward_token!r}.")
-        if self.image_pixels < 28 * 28:
-            raise ValueError(f"image_pixels={self.image_pixels} is below one 28x28 patch group.")
+        if self.image_pixels < self.patch_group**2:
+            group = self.patch_group
+            raise ValueError(f"image_pixels={self.image_pixels} is below one {group}x{group} patch group.")
+
+    @classmethod
+    def from_processor(cls, processor, vlm_config, **kwargs) -> "EditRewardConfig":
+        """The config of a model that agrees with `processor`: its `PROCESSOR_SHARED_FIELDS` and reward token id,
+        on the backbone `vlm_config`; `kwargs` set the model's own fields (fusion, heads, positions, ...)."""
+        shared = {field: getattr(processor, field) for field in PROCESSOR_SHARED_FIELDS}
+        return cls(vlm_config=vlm_config, reward_token_id=processor.reward_token_id, **shared, **kwargs)
+
+    def check_processor(self, processor) -> None:
+        """Raise, naming the field, when `processor` would build other inputs than this model was trained on."""
+        fix = "load both from the same folder"
+        for field in PROCESSOR_SHARED_FIELDS:
+            if getattr(self, field) != getattr(processor, field):
+                raise ValueError(f"Model and processor disagree on {field}; {fix}.")
+        vision = self.vlm_config.vision_config
+        if (vision.patch_size, vision.spatial_merge_size) != (processor.patch_size, processor.merge_size):
+            raise ValueError(
+                f"The model's vision tower takes {vision.patch_size}-pixel patches merged {vision.spatial_merge_size}"
+                f"x{vision.spatial_merge_size}, but the image processor cuts {processor.patch_size}-pixel ones merged "
+                f"{processor.merge_size}x{processor.merge_size}; {fix}."
+            )
+        if self.reward_token_id != processor.reward_token_id:
+            raise ValueError(
+                f"Model expects reward token id {self.reward_token_id}, the processor's tokenizer gives "
+                f"{processor.reward_token_id}; {fix}."
+            )
+
+    @property
+    def patch_group(self) -> int:
+        """Side in pixels of one visual token: the vision patch times the spatial merge (28 for Qwen2.5-VL)."""
+        vision = self.vlm_config.vision_config
+        return vision.patch_size * vision.spatial_merge_size
 
     @property
     def hidden_size(self) -> int:

@@ -12,7 +12,6 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
 
-PATCH_GROUP = 28  # vision patch (14 px) x spatial merge (2): the smallest side the vision tower can encode
 _DRAFT_FACTOR = 8  # decode JPEGs at reduced size only when they are this many times over the budget
 _EXACT_MODES = {"L", "P", "CMYK", "YCbCr", "LAB", "HSV", "1"}  # modes with an exact conversion to RGB
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
@@ -31,38 +30,40 @@ def load_rgb_image(image, name: str = "image") -> Image.Image:
     raise TypeError(f"{name}: expected a PIL image, a file path or a numpy array, got {type(image).__name__}.")
 
 
-def target_size(width: int, height: int, pixels: int, name: str = "image") -> tuple[int, int]:
-    """(width, height) with sides multiples of 28 and about `pixels` pixels, aspect kept (Qwen's smart_resize)."""
-    if min(width, height) < PATCH_GROUP:
+def target_size(width: int, height: int, pixels: int, patch_group: int, name: str = "image") -> tuple[int, int]:
+    """(width, height) with sides multiples of `patch_group` (the pixels of one visual token: vision patch times
+    spatial merge) and about `pixels` pixels, aspect kept (Qwen's smart_resize)."""
+    if min(width, height) < patch_group:
         raise ValueError(
-            f"{name}: image is {width}x{height} px; the smallest side must be at least {PATCH_GROUP} px "
+            f"{name}: image is {width}x{height} px; the smallest side must be at least {patch_group} px "
             "(one vision patch group). Upscale it yourself if that is really intended."
         )
     if max(width, height) / min(width, height) > 200:
         raise ValueError(f"{name}: image is {width}x{height} px; the aspect ratio must be below 200.")
-    new_height, new_width = smart_resize(height, width, factor=PATCH_GROUP, min_pixels=pixels, max_pixels=pixels)
+    new_height, new_width = smart_resize(height, width, factor=patch_group, min_pixels=pixels, max_pixels=pixels)
     return new_width, new_height
 
 
-def resize_to_budget(image: Image.Image, pixels: int, name: str = "image", full_size=None) -> Image.Image:
+def resize_to_budget(image: Image.Image, pixels: int, patch_group: int, name: str = "image",
+                     full_size=None) -> Image.Image:  # fmt: skip
     """Resize an RGB image to the pixel budget (bicubic, as the released models' preprocessing). `full_size`: the
     size to compute the budget's grid from when `image` was decoded at reduced size."""
-    size = target_size(*(full_size or image.size), pixels, name)
+    size = target_size(*(full_size or image.size), pixels, patch_group, name)
     return image if image.size == size else image.resize(size, Image.Resampling.BICUBIC)
 
 
-def load_image_for_budget(image, pixels: int, name: str = "image") -> Image.Image:
+def load_image_for_budget(image, pixels: int, patch_group: int, name: str = "image") -> Image.Image:
     """load_rgb_image + resize_to_budget, decoding very large JPEG files at reduced size."""
     full_size = None
     if isinstance(image, (str, os.PathLike)):
         image = _open_file(image, name)
         full_size = _upright_size(image, name)
-        width, height = target_size(*full_size, pixels, name)
+        width, height = target_size(*full_size, pixels, patch_group, name)
         if image.width * image.height > _DRAFT_FACTOR * width * height:
             if full_size != image.size:  # draft sizes are in the stored orientation
                 width, height = height, width
             image.draft("RGB", (2 * width, 2 * height))  # no-op for formats without reduced decoding
-    return resize_to_budget(load_rgb_image(image, name), pixels, name, full_size)
+    return resize_to_budget(load_rgb_image(image, name), pixels, patch_group, name, full_size)
 
 
 def _open_file(path, name: str) -> Image.Image:

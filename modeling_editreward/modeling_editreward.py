@@ -9,7 +9,9 @@ from transformers import PreTrainedModel, Qwen2_5_VLModel
 from transformers.utils import ModelOutput
 
 from .configuration_editreward import EditRewardConfig
-from .packing_editreward import plan_shared_prefix
+from .packing_editreward import RowStructure, plan_shared_prefix
+
+__all__ = ["EditRewardHead", "EditRewardModel", "EditRewardOutput", "EditRewardPreTrainedModel", "fuse_dimensions"]
 
 
 @dataclass
@@ -18,7 +20,6 @@ class EditRewardOutput(ModelOutput):
     Scores of a batch of (source, instruction, edited) triplets. Each dimension's score is a Gaussian N(mu, sigma^2).
 
     Args:
-        loss (`torch.FloatTensor`, *optional*): set by trainers, never by the model.
         logits (`torch.FloatTensor` of shape `(batch, 1)`): the fused score, the scalar reward TRL reads.
         score (`torch.FloatTensor` of shape `(batch,)`): the fused score (mean of the fused Gaussian).
         score_log_sigma (`torch.FloatTensor` of shape `(batch,)`): log spread of the fused Gaussian.
@@ -27,7 +28,6 @@ class EditRewardOutput(ModelOutput):
         sigma (`torch.FloatTensor` of shape `(batch, num_dimensions)`): `exp(log_sigma)`.
     """
 
-    loss: torch.FloatTensor | None = None
     logits: torch.FloatTensor | None = None
     score: torch.FloatTensor | None = None
     score_log_sigma: torch.FloatTensor | None = None
@@ -140,12 +140,8 @@ class EditRewardModel(EditRewardPreTrainedModel):
             backbone = backbone.model
         elif not isinstance(backbone, Qwen2_5_VLModel):
             backbone = Qwen2_5_VLForConditionalGeneration.from_pretrained(backbone, dtype=dtype).model
-        config = EditRewardConfig(
-            vlm_config=backbone.config, reward_token_id=processor.reward_token_id, dimensions=processor.dimensions,
-            rubric_prompts=processor.rubric_prompts, reward_suffix=processor.reward_suffix,
-            reward_token=processor.reward_token, image_pixels=processor.image_pixels,
-            edited_image_frames=processor.edited_image_frames, **config_kwargs,
-        )
+        config = EditRewardConfig.from_processor(processor, backbone.config, **config_kwargs)
+        config.check_processor(processor)
         model = cls(config, backbone=backbone)
         with torch.no_grad():
             model.reward_token.weight.copy_(backbone.get_input_embeddings().weight.float().mean(0))
@@ -188,7 +184,7 @@ class EditRewardModel(EditRewardPreTrainedModel):
                 f"input_ids has {input_ids.shape[0]} rows but {image_index.shape[0]} triplets x {num_dims} dimensions "
                 f"need {image_index.shape[0] * num_dims}; build inputs with EditRewardProcessor."
             )
-        rows = _RowStructure.of(input_ids, attention_mask, image_index.repeat_interleave(num_dims, dim=0), self.config)
+        rows = RowStructure.of(input_ids, attention_mask, image_index.repeat_interleave(num_dims, dim=0), self.config)
         positions = self._position_ids(input_ids, attention_mask, image_grid_thw[rows.images.flatten()])
         features = torch.cat(self.encode_images(pixel_values, image_grid_thw))
         feature_index = rows.feature_index(image_grid_thw, self.model.visual.spatial_merge_size)
@@ -267,48 +263,3 @@ class EditRewardModel(EditRewardPreTrainedModel):
             input_ids, mm_token_type_ids=mm_token_type_ids, image_grid_thw=row_grids, attention_mask=attention_mask
         )
         return positions
-
-
-@dataclass
-class _RowStructure:
-    """Where each row's segments, images and reward token are: `[prefix + source image][edited image][rubric]`."""
-
-    images: torch.LongTensor  # [rows, 2] source and edited image of each row
-    prefix_end: torch.LongTensor  # [rows] column after the source image's <|vision_end|>
-    edit_end: torch.LongTensor  # [rows] column after the edited image's <|vision_end|>
-    reward_col: torch.LongTensor  # [rows] column of the reward token
-    input_ids: torch.LongTensor
-    image_token_id: int
-
-    @classmethod
-    def of(cls, input_ids, attention_mask, row_images, config) -> "_RowStructure":
-        if config.reward_token_id is None:
-            raise ValueError(
-                "config.reward_token_id is not set, so the reward token cannot be found; set it to the processor's: "
-                "EditRewardConfig(..., reward_token_id=processor.reward_token_id)."
-            )
-        vision_end = (input_ids == config.vlm_config.vision_end_token_id) & attention_mask.bool()
-        is_reward = input_ids == config.reward_token_id
-        if not torch.equal(vision_end.sum(-1), torch.full_like(vision_end[:, 0], 2, dtype=torch.long)):
-            raise ValueError("Every row needs exactly two images (source, then edited); build inputs with EditRewardProcessor.")
-        if not torch.equal(is_reward.sum(-1), torch.ones_like(is_reward[:, 0], dtype=torch.long)):
-            raise ValueError(f"Every row needs exactly one reward token {config.reward_token!r} (id {config.reward_token_id}).")
-        ends = vision_end.nonzero()[:, 1].view(-1, 2) + 1
-        return cls(row_images, ends[:, 0], ends[:, 1], is_reward.int().argmax(-1), input_ids, config.vlm_config.image_token_id)
-
-    def feature_index(self, image_grid_thw, merge_size: int) -> torch.LongTensor:
-        """[rows, seq]: for each image token, its row in the concatenated image features; -1 elsewhere."""
-        tokens_per_image = image_grid_thw.prod(-1) // merge_size**2
-        offsets = torch.cumsum(tokens_per_image, 0) - tokens_per_image
-        is_image = self.input_ids == self.image_token_id
-        cols = torch.arange(self.input_ids.shape[1], device=self.input_ids.device).expand_as(self.input_ids)
-        in_edit = cols >= self.prefix_end[:, None]
-        first_source = (is_image & ~in_edit).int().argmax(-1, keepdim=True)
-        first_edit = (is_image & in_edit).int().argmax(-1, keepdim=True)
-        image = torch.where(in_edit, self.images[:, 1:], self.images[:, :1])
-        within = cols - torch.where(in_edit, first_edit, first_source)
-        counts = (is_image & ~in_edit).sum(-1), (is_image & in_edit).sum(-1)
-        if not (torch.equal(counts[0], tokens_per_image[self.images[:, 0]]) and torch.equal(counts[1], tokens_per_image[self.images[:, 1]])):
-            raise ValueError("The image tokens of input_ids do not match the images image_index selects; "
-                             "inputs and images do not belong together.")
-        return torch.where(is_image, offsets[image] + within, torch.full_like(within, -1))

@@ -7,6 +7,7 @@ rubric segments. A 4-D mask lets each token see only its own segment and its anc
 keeps the rotary position it has in its original row, so every rubric segment computes exactly what it would in
 its own row, while the shared segments are computed once. No KV cache is involved, so this composes with gradient
 checkpointing, and training a pair (2 edits x 2 dimensions) costs one prefix, two images and four rubric segments.
+`RowStructure` finds the segments of each row; `plan_shared_prefix` lays the packed rows out.
 """
 
 from dataclasses import dataclass
@@ -86,3 +87,48 @@ def _layout(packed_rows, reward_index, device) -> PackedLayout:
         attention_mask=mask.unsqueeze(1).to(device), valid=valid.to(device),
         reward_index=torch.tensor(reward_index, dtype=torch.long, device=device),
     )
+
+
+@dataclass
+class RowStructure:
+    """Where each row's segments, images and reward token are: `[prefix + source image][edited image][rubric]`."""
+
+    images: torch.LongTensor  # [rows, 2] source and edited image of each row
+    prefix_end: torch.LongTensor  # [rows] column after the source image's <|vision_end|>
+    edit_end: torch.LongTensor  # [rows] column after the edited image's <|vision_end|>
+    reward_col: torch.LongTensor  # [rows] column of the reward token
+    input_ids: torch.LongTensor
+    image_token_id: int
+
+    @classmethod
+    def of(cls, input_ids, attention_mask, row_images, config) -> "RowStructure":
+        if config.reward_token_id is None:
+            raise ValueError(
+                "config.reward_token_id is not set, so the reward token cannot be found; set it to the processor's: "
+                "EditRewardConfig(..., reward_token_id=processor.reward_token_id)."
+            )
+        vision_end = (input_ids == config.vlm_config.vision_end_token_id) & attention_mask.bool()
+        is_reward = input_ids == config.reward_token_id
+        if not torch.equal(vision_end.sum(-1), torch.full_like(vision_end[:, 0], 2, dtype=torch.long)):
+            raise ValueError("Every row needs exactly two images (source, then edited); build inputs with EditRewardProcessor.")
+        if not torch.equal(is_reward.sum(-1), torch.ones_like(is_reward[:, 0], dtype=torch.long)):
+            raise ValueError(f"Every row needs exactly one reward token {config.reward_token!r} (id {config.reward_token_id}).")
+        ends = vision_end.nonzero()[:, 1].view(-1, 2) + 1
+        return cls(row_images, ends[:, 0], ends[:, 1], is_reward.int().argmax(-1), input_ids, config.vlm_config.image_token_id)
+
+    def feature_index(self, image_grid_thw, merge_size: int) -> torch.LongTensor:
+        """[rows, seq]: for each image token, its row in the concatenated image features; -1 elsewhere."""
+        tokens_per_image = image_grid_thw.prod(-1) // merge_size**2
+        offsets = torch.cumsum(tokens_per_image, 0) - tokens_per_image
+        is_image = self.input_ids == self.image_token_id
+        cols = torch.arange(self.input_ids.shape[1], device=self.input_ids.device).expand_as(self.input_ids)
+        in_edit = cols >= self.prefix_end[:, None]
+        first_source = (is_image & ~in_edit).int().argmax(-1, keepdim=True)
+        first_edit = (is_image & in_edit).int().argmax(-1, keepdim=True)
+        image = torch.where(in_edit, self.images[:, 1:], self.images[:, :1])
+        within = cols - torch.where(in_edit, first_edit, first_source)
+        counts = (is_image & ~in_edit).sum(-1), (is_image & in_edit).sum(-1)
+        if not (torch.equal(counts[0], tokens_per_image[self.images[:, 0]]) and torch.equal(counts[1], tokens_per_image[self.images[:, 1]])):
+            raise ValueError("The image tokens of input_ids do not match the images image_index selects; "
+                             "inputs and images do not belong together.")
+        return torch.where(is_image, offsets[image] + within, torch.full_like(within, -1))

@@ -9,9 +9,9 @@ from PIL import Image
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.processing_utils import ProcessorMixin
 
-from .configuration_editreward import EDITED_IMAGE_FRAMES
+from .configuration_editreward import DEFAULT_IMAGE_PIXELS, EDITED_IMAGE_FRAMES
 from .images_editreward import load_image_for_budget
-from .prompts_editreward import IMAGE_PIXELS, REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS, check_rubric_prompts
+from .prompts_editreward import REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS, check_rubric_prompts
 
 IMAGE_PAD = "<|image_pad|>"
 _INSTRUCTION_SLOT = "\x00instruction\x00"  # stands for the instruction in the cached rendering of a row
@@ -36,7 +36,7 @@ class EditRewardProcessor(ProcessorMixin):
         rubric_prompts (`dict[str, str]`): one prompt template per dimension, with a `{text_prompt}` field.
         reward_suffix (`str`): appended to each prompt; contains the reward token.
         reward_token (`str`): the token whose hidden state the heads read.
-        image_pixels (`int`): pixel budget of every image (aspect kept, sides multiples of 28).
+        image_pixels (`int`): pixel budget of every image (aspect kept, sides multiples of `patch_group`).
         edited_image_frames (`str`): how the edited image fills the vision tower's two temporal frames.
             `"repeat"` (the released models): the edited image on its own, its frame repeated as Qwen2.5-VL does
             for any still image. `"source_then_edited"`: the source image, then the edited image (resized to the
@@ -53,7 +53,7 @@ class EditRewardProcessor(ProcessorMixin):
         rubric_prompts=None,
         reward_suffix=REWARD_SUFFIX,
         reward_token=REWARD_TOKEN,
-        image_pixels=IMAGE_PIXELS,
+        image_pixels=DEFAULT_IMAGE_PIXELS,
         edited_image_frames="repeat",
         **kwargs,
     ):
@@ -82,6 +82,19 @@ class EditRewardProcessor(ProcessorMixin):
         return cls(image_processor, tokenizer, chat_template=_backbone_chat_template(backbone, tokenizer), **kwargs)
 
     @property
+    def patch_size(self) -> int:
+        return self.image_processor.patch_size
+
+    @property
+    def merge_size(self) -> int:
+        return self.image_processor.merge_size
+
+    @property
+    def patch_group(self) -> int:
+        """Side in pixels of one visual token: the image processor's patch times its merge size."""
+        return self.patch_size * self.merge_size
+
+    @property
     def reward_token_id(self) -> int:
         return self.tokenizer.convert_tokens_to_ids(self.reward_token)
 
@@ -97,7 +110,7 @@ class EditRewardProcessor(ProcessorMixin):
         vision = self.image_processor(images=images, do_resize=False, return_tensors="pt")
         if self.edited_image_frames == "source_then_edited":
             vision, image_index = self._source_then_edited(vision, image_index)
-        tokens_per_image = (vision["image_grid_thw"].prod(-1) // self.image_processor.merge_size**2).tolist()
+        tokens_per_image = (vision["image_grid_thw"].prod(-1) // self.merge_size**2).tolist()
         texts = [
             self._row_text(instruction, tokens_per_image[source], tokens_per_image[edited], dimension)
             for (source, edited), instruction in zip(image_index, instructions)
@@ -122,7 +135,7 @@ class EditRewardProcessor(ProcessorMixin):
         def index_of(image, name, size=None):
             key = (os.fspath(image) if isinstance(image, (str, os.PathLike)) else id(image), size)
             if key not in loaded:
-                resized = load_image_for_budget(image, self.image_pixels, name)
+                resized = load_image_for_budget(image, self.image_pixels, self.patch_group, name)
                 if size is not None and resized.size != size:
                     resized = resized.resize(size, Image.Resampling.BICUBIC)
                 loaded[key] = _content_key(resized)

@@ -9,7 +9,6 @@ import string
 
 REWARD_TOKEN = '<|Reward|>'
 REWARD_SUFFIX = '\nPlease provide the overall ratings of this image: <|Reward|>\n\nEND\n'
-IMAGE_PIXELS = 200704  # 256 * 28 * 28: about 256 visual tokens per image
 
 RUBRIC_PROMPTS = {
     'instruction_following': (

@@ -65,7 +65,7 @@ class EditRewardScorer:
     """
 
     def __init__(self, model: EditRewardModel, processor: EditRewardProcessor, batch_size: int = 8, device=None, dtype=None):
-        _check_agreement(model.config, processor)
+        model.config.check_processor(processor)
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
         self.device, dtype = device_and_dtype(device, dtype)
@@ -108,21 +108,3 @@ class EditRewardScorer:
         inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
         out = self.model(**inputs)
         return (out.score.cpu().numpy(), out.score_log_sigma.exp().cpu().numpy(), out.mu.cpu().numpy(), out.sigma.cpu().numpy())
-
-
-def _check_agreement(config, processor):
-    """The processor must build the prompts the model's heads were trained on."""
-    for field in ("dimensions", "rubric_prompts", "reward_suffix", "reward_token", "image_pixels", "edited_image_frames"):
-        if getattr(config, field) != getattr(processor, field):
-            raise ValueError(f"Model and processor disagree on {field}; load both from the same folder.")
-    model_patch, processor_patch = config.vlm_config.vision_config.patch_size, processor.image_processor.patch_size
-    if model_patch != processor_patch:
-        raise ValueError(
-            f"The model's vision tower takes {model_patch}-pixel patches but the image processor cuts "
-            f"{processor_patch}-pixel ones; load both from the same folder."
-        )
-    if config.reward_token_id != processor.reward_token_id:
-        raise ValueError(
-            f"Model expects reward token id {config.reward_token_id}, the processor's tokenizer gives "
-            f"{processor.reward_token_id}; load both from the same folder."
-        )

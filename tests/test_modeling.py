@@ -53,21 +53,34 @@ def test_batched_scores_equal_one_by_one(make_model, processor, photos):
     torch.testing.assert_close(batched.log_sigma[2], single.log_sigma[0], atol=1e-5, rtol=1e-5)
 
 
-def test_position_modes(make_model, processor, photos):
+def test_sequential_positions_count_the_columns_on_every_axis(make_model, processor, photos):
     inputs = _group(photos, processor, count=2)
-    model = make_model(position_mode="sequential")
-    seq = model._position_ids(inputs["input_ids"], inputs["attention_mask"], None)
-    assert seq.shape == (3, 4, inputs["input_ids"].shape[1])
-    assert torch.equal(seq[0, 0, :5], torch.arange(5)) and torch.equal(seq[0], seq[2])
-    model.config.position_mode = "mrope"
+    positions = make_model(position_mode="sequential")._position_ids(inputs["input_ids"], inputs["attention_mask"], None)
+    assert positions.shape == (3, 4, inputs["input_ids"].shape[1])
+    for row, mask in enumerate(inputs["attention_mask"].bool()):
+        expected = torch.arange(int(mask.sum()))
+        for axis in range(3):
+            assert torch.equal(positions[axis, row, mask], expected), (axis, row)
+
+
+def test_mrope_gives_image_tokens_two_dimensional_positions(make_model, processor, photos):
+    inputs = _group(photos, processor, count=2)
     grids = inputs["image_grid_thw"][inputs["image_index"].repeat_interleave(2, 0).flatten()]
-    mrope = model._position_ids(inputs["input_ids"], inputs["attention_mask"], grids)
-    assert not torch.equal(mrope[1], mrope[2])  # image tokens get 2-D (height, width) positions
+    positions = make_model(position_mode="mrope")._position_ids(inputs["input_ids"], inputs["attention_mask"], grids)
+    is_image = inputs["input_ids"] == processor.image_token_id
+    text = inputs["attention_mask"].bool() & ~is_image
+    assert torch.equal(positions[0][text], positions[1][text]) and torch.equal(positions[1][text], positions[2][text])
+    assert not torch.equal(positions[1][is_image], positions[2][is_image])  # height and width differ in an image
+
+
+def test_the_position_mode_changes_the_scores(make_model, processor, photos):
+    inputs = _group(photos, processor, count=2)
+    model = make_model(position_mode="mrope")
     with torch.no_grad():
-        a = model(**inputs).mu
+        mrope = model(**inputs).mu
         model.config.position_mode = "sequential"
-        b = model(**inputs).mu
-    assert not torch.allclose(a, b)
+        sequential = model(**inputs).mu
+    assert not torch.allclose(mrope, sequential)
 
 
 def test_heads_stay_float32_when_the_backbone_is_bfloat16(make_model, processor, photos, tmp_path):

@@ -175,7 +175,7 @@ def test_large_jpeg_is_decoded_reduced(photos, tmp_path, monkeypatch):
         return result
 
     monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
-    image = load_image_for_budget(str(big), 112 * 112, "x")
+    image = load_image_for_budget(str(big), 112 * 112, 28, "x")
     assert decoded_sizes and decoded_sizes[0][0] <= 4000 // 8  # decoded at 1/8 scale, not 12 million pixels
     assert image.size == (112, 84)
 
@@ -205,8 +205,8 @@ def test_large_jpeg_file_gets_the_grid_of_its_original_size(photos, tmp_path):
 
     path = tmp_path / "wide.jpg"
     photos["astronaut"].resize((624, 399)).save(path)  # drafted to 312x200, whose own grid would be 112x84
-    from_file = load_image_for_budget(str(path), 112 * 112).size
-    assert from_file == load_image_for_budget(Image.open(path), 112 * 112).size == target_size(624, 399, 112 * 112)
+    from_file = load_image_for_budget(str(path), 112 * 112, 28).size
+    assert from_file == load_image_for_budget(Image.open(path), 112 * 112, 28).size == target_size(624, 399, 112 * 112, 28)
 
 
 @pytest.mark.parametrize("rubric", ['Answer as {"score": n}. {text_prompt}', "Rate the edit.",

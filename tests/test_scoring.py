@@ -42,7 +42,7 @@ def test_scorer_refuses_an_image_processor_with_another_patch_size(make_model, t
     processor = EditRewardProcessor(image_processor=image_processor(model.config.image_pixels, patch_size=7),
                                     tokenizer=tokenizer, chat_template=qwen25_vl_chat_template(),
                                     image_pixels=model.config.image_pixels)
-    with pytest.raises(ValueError, match="takes 14-pixel patches but the image processor cuts 7-pixel ones"):
+    with pytest.raises(ValueError, match="takes 14-pixel patches merged 2x2, but the image processor cuts 7-pixel ones"):
         EditRewardScorer(model, processor, device="cpu")
 
 

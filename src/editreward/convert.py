@@ -56,13 +56,13 @@ def convert_official_checkpoint(checkpoint, base, out_dir, *, dtype=None, image_
     tensor before any weight is converted or written (safetensors: from the file header alone).
     """
     from .modeling_editreward import EditRewardModel, EditRewardProcessor
-    from .modeling_editreward.prompts_editreward import IMAGE_PIXELS
+    from .modeling_editreward.configuration_editreward import DEFAULT_IMAGE_PIXELS
 
     out_dir = _new_output_folder(out_dir)
     checkpoint_path = _checkpoint_path(checkpoint)
     base_dir = _local_folder(base, BASE_FILES)
     reader = StateDictReader(_weights_files(checkpoint_path))
-    processor = EditRewardProcessor.from_backbone(str(base_dir), image_pixels=image_pixels or IMAGE_PIXELS)
+    processor = EditRewardProcessor.from_backbone(str(base_dir), image_pixels=image_pixels or DEFAULT_IMAGE_PIXELS)
     config = converted_config(base_dir, processor, embedding_rows=_embedding_rows(reader.shapes))
     plan = plan_conversion(reader.shapes, expected_shapes(config), config.reward_token_id)
     dtype = _resolve_dtype(dtype, reader.dtype(plan[EMBEDDING_KEY][0]))
@@ -163,12 +163,9 @@ def converted_config(base_dir, processor, embedding_rows: int):
             "(qwen2_5_vl) models such as Qwen/Qwen2.5-VL-7B-Instruct or XiaomiMiMo/MiMo-VL-7B-SFT-2508."
         )
     vlm_config.text_config.vocab_size = embedding_rows  # the official code resized the matrix to len(tokenizer)
-    return EditRewardConfig(
-        vlm_config=vlm_config, dimensions=list(RELEASED_HEADS.values()), rubric_prompts=processor.rubric_prompts,
-        reward_suffix=processor.reward_suffix, reward_token=processor.reward_token,
-        reward_token_id=processor.reward_token_id, image_pixels=processor.image_pixels, fusion="mean",
-        position_mode="sequential",
-    )
+    config = EditRewardConfig.from_processor(processor, vlm_config, fusion="mean", position_mode="sequential")
+    config.check_processor(processor)
+    return config
 
 
 def expected_shapes(config) -> dict:
@@ -275,15 +272,10 @@ def _embedding_rows(shapes: dict) -> int:
 
 
 def _resolve_dtype(dtype, checkpoint_dtype):
-    import torch
+    """The dtype asked for (a torch dtype or its name), else the checkpoint's."""
+    from .modeling_editreward.scoring import device_and_dtype
 
-    if dtype is None:
-        return checkpoint_dtype
-    if isinstance(dtype, str):
-        if not isinstance(getattr(torch, dtype, None), torch.dtype):
-            raise ValueError(f"dtype={dtype!r} is not a torch dtype; use bfloat16, float16 or float32.")
-        return getattr(torch, dtype)
-    return dtype
+    return device_and_dtype("cpu", dtype)[1] or checkpoint_dtype
 
 
 def _new_output_folder(out_dir) -> Path:
