@@ -1,5 +1,6 @@
 """Preference pairs: the EditReward-Data converter, the tie rule, validation. Real photos, tiny sizes."""
 
+import io
 import logging
 
 import datasets
@@ -20,6 +21,7 @@ from editreward.trainer import (
     ties,
     validate_pairs,
 )
+from editreward.trainer import image_checks
 from editreward.trainer import pairs as pair_schema
 
 PHOTOS = {name: photo(name, size=(24, 16)) for name in ("astronaut", "coffee", "chelsea", "rocket")}
@@ -376,6 +378,10 @@ LOOSE_FEATURES = Features({**PAIR_FEATURES, "chosen_scores": List(Value("float32
         ("instruction", None, r"row 2, column 'instruction': instruction is missing or empty"),
         ("rejected", "same-as-chosen", r"row 2, column 'rejected': same image as chosen but tie is False\. Fix: set"),
         ("chosen_scores", [4.0, float("nan")], r"row 2, column 'chosen_scores': the 'visual_quality' score is nan"),
+        ("chosen_scores", [float("inf"), 4.0], r"row 2, column 'chosen_scores': the 'instruction_following' score "
+                                               r"is inf\. Fix: give a finite number on the data's score scale"),
+        ("rejected_scores", [3.0, float("-inf")], r"row 2, column 'rejected_scores': the 'visual_quality' score is "
+                                                  r"-inf\. Fix: give a finite number"),
         ("chosen_scores", [4.0, 3.0, 2.0], r"row 2, column 'chosen_scores': 3 scores for 2 dimensions\. Fix: give"),
         ("tie", None, r"row 2, column 'tie': tie is missing"),
     ],
@@ -386,6 +392,123 @@ def test_validate_pairs_names_row_column_and_fix(column, value, message):
     pairs = Dataset.from_dict(columns, features=LOOSE_FEATURES)
     with pytest.raises(ValueError, match=message):
         validate_pairs(pairs)
+
+
+@pytest.mark.parametrize("tie, feature", [(0, Value("int64")), ("False", Value("string")), (0.0, Value("float64"))])
+def test_validate_pairs_refuses_a_tie_that_is_not_a_boolean(tie, feature):
+    columns = pair_columns(3)
+    columns["tie"] = [tie] * 3
+    pairs = Dataset.from_dict(columns, features=Features({**PAIR_FEATURES, "tie": feature}))
+    with pytest.raises(ValueError, match=rf"row 0, column 'tie': tie is {tie!r} \({type(tie).__name__}\), not a "
+                                         r"boolean\. Fix: give True or False; cast a 0/1 column first"):
+        validate_pairs(pairs)
+
+
+def test_disentangle_refuses_a_tie_that_is_not_a_boolean():
+    columns = pair_columns(2)
+    columns["tie"] = ["False", "False"]  # a string reads as truthy: it would have become a tie
+    pairs = Dataset.from_dict(columns, features=Features({**PAIR_FEATURES, "tie": Value("string")}))
+    with pytest.raises(ValueError, match=r"row 0, column 'tie': tie is 'False' \(str\), not a boolean"):
+        disentangle_ties(pairs, "both_orders")
+
+
+def test_validate_pairs_warns_once_about_scores_far_outside_the_observed_range(caplog):
+    columns = pair_columns(30)  # instruction following 2 or 4, visual quality always 3
+    columns["chosen_scores"][5] = [40.0, 3.0]
+    columns["rejected_scores"][9] = [-7.0, 3.0]
+    columns["chosen_scores"][12] = [6.0, 3.0]  # within the observed range's width beyond it: plausible
+    pairs = Dataset.from_dict(columns, features=PAIR_FEATURES)
+    with caplog.at_level(logging.WARNING, logger=VALIDATION_LOGGER):
+        assert validate_pairs(pairs) is pairs  # warned about, kept
+    assert warnings_from(caplog, VALIDATION_LOGGER) == [
+        "validate_pairs: 2 of 30 rows have scores far outside the observed range of their dimension "
+        "(instruction_following: 2 to 4, the 5th to 95th percentile, exceeded by more than its width); check for "
+        "typos or rows on another scale (rows 5, 9)"
+    ]
+
+
+def test_validate_pairs_warns_about_scores_outside_a_declared_range_even_in_a_small_dataset(caplog):
+    columns = pair_columns(3)  # too few scores for an observed range
+    columns["rejected_scores"][1] = [2.0, 4.5]
+    pairs = Dataset.from_dict(columns, features=PAIR_FEATURES)
+    with caplog.at_level(logging.WARNING, logger=VALIDATION_LOGGER):
+        validate_pairs(pairs)
+        assert warnings_from(caplog, VALIDATION_LOGGER) == []
+        validate_pairs(pairs, score_range=(1, 4))
+    assert warnings_from(caplog, VALIDATION_LOGGER) == [
+        "validate_pairs: 1 of 3 rows have scores outside the declared score_range (1, 4); check for typos or rows on "
+        "another scale (rows 1)"
+    ]
+    with pytest.raises(ValueError, match=r"score_range=\(4, 1\): give \(lowest, highest\)"):
+        validate_pairs(pairs, score_range=(4, 1))
+
+
+def test_validate_pairs_warns_once_about_rows_whose_scores_favour_the_rejected_edit(caplog):
+    columns = pair_columns(5)
+    columns["chosen_scores"][1], columns["rejected_scores"][1] = [2.0, 3.0], [4.0, 3.0]  # rejected wins, none lost
+    columns["chosen_scores"][2], columns["rejected_scores"][2] = [2.0, 1.0], [4.0, 3.0]
+    columns["chosen_scores"][3], columns["rejected_scores"][3] = [4.0, 1.0], [3.0, 3.0]  # a trade-off: plausible
+    columns["chosen_scores"][4], columns["rejected_scores"][4] = [2.0, 3.0], [4.0, 3.0]
+    columns["tie"][4] = True  # a tie takes no side
+    pairs = Dataset.from_dict(columns, features=PAIR_FEATURES)
+    with caplog.at_level(logging.WARNING, logger=VALIDATION_LOGGER):
+        assert validate_pairs(pairs) is pairs
+    assert warnings_from(caplog, VALIDATION_LOGGER) == [
+        "validate_pairs: 2 of 5 rows are not ties but the rejected edit scores at least as well in every dimension "
+        "and better in one; chosen decides the training target, so check that chosen and rejected are not swapped "
+        "(rows 1, 2)"
+    ]
+
+
+def encoded(image, image_format="PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, image_format, **options)
+    return buffer.getvalue()
+
+
+def test_validate_images_names_a_truncated_png_by_row_and_column():
+    columns = pair_columns(4)
+    png = encoded(PHOTOS["coffee"])
+    columns["chosen"][1] = {"bytes": png[: len(png) // 2], "path": None}
+    pairs = Dataset.from_dict(columns, features=PAIR_FEATURES)
+    with pytest.raises(OSError, match="truncated"):
+        pairs[1]  # what training would hit mid-run
+    assert validate_pairs(pairs) is pairs  # the images are not opened unless asked
+    with pytest.raises(ValueError, match=r"row 1, column 'chosen': the image data is truncated or corrupt: decoding "
+                                         r"fails \(image file is truncated.*\)\. Fix: re-export or re-download the "
+                                         r"image file, or drop the row"):
+        validate_pairs(pairs, validate_images=True)
+
+
+def test_validate_images_finds_a_truncated_jpeg_outside_the_decoded_sample(monkeypatch):
+    columns = pair_columns(5)
+    jpeg = encoded(PHOTOS["rocket"], "JPEG", quality=90)
+    columns["rejected"][2] = {"bytes": jpeg[:-40], "path": None}
+    columns["source"][3] = {"bytes": jpeg + b"trailer data after the end of image marker", "path": None}
+    pairs = Dataset.from_dict(columns, features=PAIR_FEATURES)
+    monkeypatch.setattr(image_checks, "DECODE_SAMPLE_ROWS", 2)
+    assert image_checks.rows_to_decode(5) == {0, 4}
+    with pytest.raises(ValueError, match=r"row 2, column 'rejected': the image data is truncated"):
+        validate_pairs(pairs, validate_images=True)
+    columns["rejected"][2] = PHOTOS["coffee"]  # only the JPEG with a trailer is left: it decodes, so it passes
+    assert len(validate_pairs(Dataset.from_dict(columns, features=PAIR_FEATURES), validate_images=True)) == 5
+
+
+def test_validate_images_skips_unreadable_images_with_the_other_invalid_rows(tmp_path, caplog):
+    (tmp_path / "notes.png").write_text("not an image")
+    columns = pair_columns(4)
+    columns["source"][0] = str(tmp_path / "notes.png")
+    columns["chosen"][3] = {"bytes": encoded(PHOTOS["chelsea"])[:200], "path": None}
+    columns["instruction"][2] = ""
+    pairs = Dataset.from_dict(columns, features=PAIR_FEATURES)
+    with caplog.at_level(logging.WARNING, logger=VALIDATION_LOGGER):
+        kept = validate_pairs(pairs, on_error="skip", validate_images=True)
+    assert kept["instruction"] == ["edit 1"]
+    assert warnings_from(caplog, VALIDATION_LOGGER) == [
+        "validate_pairs: skipped 3 of 4 rows: 1 x source: not an image file PIL can read (no known image format), "
+        "1 x instruction: instruction is missing or empty, 1 x chosen: the image data is truncated or corrupt: "
+        "decoding fails (image file is truncated) (rows 0, 2, 3)"
+    ]
 
 
 def test_validate_pairs_accepts_identical_images_in_a_tie_and_unknown_scores(caplog):
@@ -399,8 +522,8 @@ def test_validate_pairs_accepts_identical_images_in_a_tie_and_unknown_scores(cap
 
 
 def test_validate_pairs_compares_paths_when_images_are_files(tmp_path):
-    for name, photo in PHOTOS.items():
-        photo.save(tmp_path / f"{name}.png")
+    for name, image in PHOTOS.items():
+        image.save(tmp_path / f"{name}.png")
     columns = pair_columns(2)
     for column in ("source", "chosen", "rejected"):
         columns[column] = [str(tmp_path / "astronaut.png"), str(tmp_path / "coffee.png")]

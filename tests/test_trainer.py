@@ -331,3 +331,55 @@ def test_arguments_reject_unknown_choices(tmp_path):
     with pytest.raises(ValueError, match="pointwise_ranking_weight must be a number >= 0"):
         training_args(tmp_path, loss="pointwise", pointwise_ranking_weight=-1.0)
     assert training_args(tmp_path).bf16 is False  # no CUDA here: the same script runs on CPU
+
+
+def test_an_infinite_human_score_is_refused_before_training(short_model, short_processor, instruction_pairs, tmp_path):
+    rows = instruction_pairs(["coffee", "rocket"]).to_list()
+    rows[3]["chosen_scores"] = [float("inf"), 4.0]  # trained "successfully" to NaN weights before
+    data = datasets.Dataset.from_list(rows, features=pair_features())
+    with pytest.raises(ValueError, match=r"row 3, column 'chosen_scores': the 'instruction_following' score is inf\. "
+                                         r"Fix: give a finite number"):
+        EditRewardTrainer(model=short_model, args=training_args(tmp_path, loss="pointwise"), train_dataset=data,
+                          processing_class=short_processor)
+
+
+def test_validate_images_names_a_truncated_image_before_training(
+    short_model, short_processor, instruction_pairs, photos, tmp_path
+):
+    truncated = tmp_path / "truncated.jpg"
+    photos["chelsea"].save(truncated, "JPEG")
+    truncated.write_bytes(truncated.read_bytes()[:-300])
+    rows = instruction_pairs(["coffee", "rocket"]).to_list()
+    rows[2]["rejected"] = str(truncated)
+    data = datasets.Dataset.from_list(rows, features=pair_features())
+    with pytest.raises(ValueError, match=r"row 2, column 'rejected': the image data is truncated or corrupt.*Fix: "
+                                         r"re-export or re-download the image file, or drop the row"):
+        EditRewardTrainer(model=short_model, args=training_args(tmp_path, validate_images=True), train_dataset=data,
+                          processing_class=short_processor)
+    trainer = EditRewardTrainer(model=short_model, train_dataset=data, processing_class=short_processor,
+                                args=training_args(tmp_path, validate_images=True, invalid_rows="skip"))
+    assert len(trainer.train_dataset) == 3
+
+
+def test_a_dataset_dict_is_refused_naming_its_splits(short_model, short_processor, instruction_pairs, tmp_path):
+    data = datasets.DatasetDict(train=instruction_pairs(["coffee"]), test=instruction_pairs(["rocket"]))
+    with pytest.raises(TypeError, match=r"train_dataset is a DatasetDict with splits \['train', 'test'\]; training "
+                                        r"takes one split\. Fix: pass train_dataset=pairs\['train'\]"):
+        EditRewardTrainer(model=short_model, args=training_args(tmp_path), train_dataset=data,
+                          processing_class=short_processor)
+
+
+def test_gradient_checkpointing_is_on_by_default_only_with_an_accelerator(tmp_path, monkeypatch):
+    from editreward.trainer import editreward_config
+
+    def defaults(**options):
+        args = EditRewardTrainingArguments(output_dir=str(tmp_path), report_to="none", **options)
+        assert args.gradient_checkpointing == args.activation_checkpointing  # the alias Trainer and TRL read
+        return args.gradient_checkpointing
+
+    assert defaults() is False  # this machine: CPU only, where checkpointing only costs time
+    assert defaults(gradient_checkpointing=True) is True
+    monkeypatch.setattr(editreward_config, "_accelerator_present", lambda: True)
+    assert defaults() is True
+    assert defaults(use_cpu=True) is False
+    assert defaults(activation_checkpointing=False) is False

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from datasets import Dataset
 from datasets.fingerprint import Hasher
 
-from .pairs import DEFAULT_DIMENSIONS, SCORE_COLUMNS, arrange_pairs, pair_features, require_columns, scores_problem
+from .pairs import (
+    DEFAULT_DIMENSIONS, SCORE_COLUMNS, arrange_pairs, pair_features, require_columns, scores_problem, tie_problem,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +76,9 @@ def disentangle_ties(dataset: Dataset, mode: str, *, dimensions: Sequence[str] =
     signs = [_dimension_signs(chosen_scores[row], rejected_scores[row], dimensions, row) for row in range(n_rows)]
     picks, overall = [], {False: [1.0] * n_rows, True: [1.0] * n_rows}  # overall_target per (swapped?, pair)
     for row, tie in enumerate(labels["tie"]):
-        if tie is None:
-            raise ValueError(f"row {row}, column 'tie': tie is missing. Fix: set True for an overall tie, else False.")
+        problem = tie_problem(tie)
+        if problem is not None:
+            raise ValueError(f"row {row}, column 'tie': {problem[0]}. Fix: {problem[1]}.")
         for swap, target in tie_rule(tie, signs[row], mode):
             overall[swap][row] = target
             picks.append((row, swap))

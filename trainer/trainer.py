@@ -40,6 +40,11 @@ class EditRewardTrainer(RewardTrainer):
             raise TypeError(f"args is a {type(args).__name__}; EditRewardTrainer needs EditRewardTrainingArguments (a "
                             "RewardConfig with the loss and tie options). Fix: build EditRewardTrainingArguments with "
                             "the same keyword arguments.")
+        if isinstance(train_dataset, (datasets.DatasetDict, datasets.IterableDatasetDict)):
+            splits = list(train_dataset)
+            raise TypeError(f"train_dataset is a {type(train_dataset).__name__} with splits {splits}; training takes "
+                            f"one split. Fix: pass train_dataset=pairs[{splits[0] if splits else 'train'!r}] (and "
+                            "another split as eval_dataset).")
         args = args or EditRewardTrainingArguments(output_dir="editreward-output")
         self._dimensions = list(model.config.dimensions)
         configure_trainable_parameters(model, args.train_parts)
@@ -60,7 +65,7 @@ class EditRewardTrainer(RewardTrainer):
                             "(load_dataset without streaming=True, or load_from_disk).")
         with global_then_local_main_first():
             dataset = validate_pairs(dataset, self._dimensions, on_error=args.invalid_rows,
-                                     require_scores=args.loss == "pointwise")
+                                     require_scores=args.loss == "pointwise", validate_images=args.validate_images)
             if "overall_target" not in dataset.column_names:
                 dataset = disentangle_ties(dataset, args.tie_mode, dimensions=self._dimensions)
         return dataset
