@@ -80,17 +80,24 @@ def log_preference_probability(d: torch.Tensor, s: torch.Tensor, num_nodes: int 
     return torch.where(wide.squeeze(-1), log_p_wide, log_p)
 
 
-def preference_probability(
-    mu_a: torch.Tensor,
-    log_sigma_a: torch.Tensor,
-    mu_b: torch.Tensor,
-    log_sigma_b: torch.Tensor,
-    num_nodes: int = DEFAULT_NUM_NODES,
-) -> torch.Tensor:
-    """P(A preferred to B) = E[sigmoid(z)], z ~ N(mu_A - mu_B, sigma_A^2 + sigma_B^2), elementwise.
+def preference_probability(mu_a, log_sigma_a, mu_b, log_sigma_b, num_nodes: int = DEFAULT_NUM_NODES):
+    """P(A preferred to B) = E[sigmoid(z)], z ~ N(mu_A - mu_B, sigma_A^2 + sigma_B^2), elementwise (broadcast).
 
     The probability integrates the sigmoid of the Bradley-Terry model over both edits' uncertainty, so a pair of
-    uncertain scores gives a probability nearer 0.5 than the plain sigmoid of the mean difference.
+    uncertain scores gives a probability nearer 0.5 than the plain sigmoid of the mean difference. The spreads are
+    given as log sigma (the model's `score_log_sigma`, `log_sigma`); `EditScores.preference_probability` takes the
+    scorer's sigmas. Inputs may be tensors (the result is a tensor on their device), numpy arrays or floats (the
+    result is a numpy array, or a float for scalars).
     """
+    values = (mu_a, log_sigma_a, mu_b, log_sigma_b)
+    tensor = next((value for value in values if isinstance(value, torch.Tensor)), None)
+    device = tensor.device if tensor is not None else None
+    mu_a, log_sigma_a, mu_b, log_sigma_b = (
+        torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value, device=device).float()
+        for value in values
+    )
     d, s = difference_of_gaussians(mu_a, log_sigma_a, mu_b, log_sigma_b)
-    return log_preference_probability(d, s, num_nodes).exp()
+    probability = log_preference_probability(d, s, num_nodes).exp()
+    if tensor is not None:
+        return probability
+    return probability.item() if probability.ndim == 0 else probability.numpy()

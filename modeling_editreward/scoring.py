@@ -1,10 +1,13 @@
 """One-call batched scoring for people who do not want to touch tensors."""
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from .gaussian import preference_probability
 from .modeling_editreward import EditRewardModel
 from .processing_editreward import EditRewardProcessor, as_triplet_lists
 
@@ -13,7 +16,11 @@ _HUB_KWARGS = ("revision", "token", "cache_dir", "local_files_only", "force_down
 
 @dataclass
 class EditScores:
-    """Scores of N edits: the fused score and its spread, and each dimension's Gaussian (mu, sigma)."""
+    """Scores of N edits: the fused score and its spread, and each dimension's Gaussian (mu, sigma).
+
+    `scores[i]` is edit i's record (a dict), `scores[[2, 0]]` or `scores[1:]` the selected edits' `EditScores`;
+    `best` and `ranking()` give the best edit and the order best first; `preference_probability(i, j)` the
+    probability that edit i is preferred to edit j; `to_records()` and `to_pandas()` one row per edit."""
 
     dimensions: list[str]
     score: np.ndarray  # [N] fused score (higher is better; uncalibrated, compare within one model)
@@ -23,6 +30,34 @@ class EditScores:
 
     def __len__(self) -> int:
         return len(self.score)
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            return self.to_records()[self._position(index)]
+        index = np.arange(len(self))[index]  # a slice, a list of positions or a boolean mask
+        return EditScores(list(self.dimensions), self.score[index], self.score_sigma[index], self.mu[index],
+                          self.sigma[index])  # fmt: skip
+
+    @property
+    def best(self) -> int:
+        """Position of the edit with the highest fused score (the first of equals)."""
+        return int(np.argmax(self.score))
+
+    def ranking(self, by: str = "score") -> list[int]:
+        """Positions of the edits best first, by the fused score or one dimension's mu (stable among equals)."""
+        values = self.score if by == "score" else self.mu[:, self._dimension(by)]
+        return [int(i) for i in np.argsort(-values, kind="stable")]
+
+    def preference_probability(self, i: int, j: int, dimension: str | None = None) -> float:
+        """P(edit i preferred to edit j) under the fused Gaussians, or one dimension's: E[sigmoid(z)],
+        z ~ N(mu_i - mu_j, sigma_i^2 + sigma_j^2) (see `editreward.preference_probability`)."""
+        i, j = self._position(i), self._position(j)
+        if dimension is None:
+            mu, sigma = self.score, self.score_sigma
+        else:
+            d = self._dimension(dimension)
+            mu, sigma = self.mu[:, d], self.sigma[:, d]
+        return preference_probability(float(mu[i]), float(np.log(sigma[i])), float(mu[j]), float(np.log(sigma[j])))
 
     def to_records(self) -> list[dict]:
         """One JSON-ready dict per edit."""
@@ -35,6 +70,31 @@ class EditScores:
             }
             for i in range(len(self))
         ]
+
+    def to_pandas(self):
+        """A pandas DataFrame, one row per edit in input order, with the records' columns and `rank` (1 = best)."""
+        import pandas as pd
+
+        frame = pd.DataFrame.from_records(self.to_records())
+        frame["rank"] = np.argsort(self.ranking()) + 1
+        return frame
+
+    def _position(self, index) -> int:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"edit {index} is out of range: these scores hold {len(self)} edits.")
+        return int(index) % len(self)
+
+    def _dimension(self, name: str) -> int:
+        if name not in self.dimensions:
+            raise ValueError(f"dimension {name!r} is unknown; this model scores {list(self.dimensions)}.")
+        return list(self.dimensions).index(name)
+
+
+def is_single_image(value) -> bool:
+    """Whether `value` is one image (a PIL image, a file path, encoded bytes, an HWC or HW array), not a list."""
+    from PIL import Image
+
+    return isinstance(value, (Image.Image, str, bytes, os.PathLike)) or (isinstance(value, np.ndarray) and value.ndim <= 3)
 
 
 def device_and_dtype(device=None, dtype=None) -> tuple[torch.device, torch.dtype | None]:
@@ -97,7 +157,12 @@ class EditRewardScorer:
         return EditScores(self.model.config.dimensions, *(np.concatenate(parts) for parts in zip(*outputs)))
 
     def score_group(self, source_image, instruction: str, edited_images) -> EditScores:
-        """Score several candidate edits of one source image under one instruction."""
+        """Score several candidate edits of one source image under one instruction (one image is a group of one)."""
+        if is_single_image(edited_images):
+            edited_images = [edited_images]
+        elif not isinstance(edited_images, Sequence):
+            raise TypeError(f"edited_images is a {type(edited_images).__name__}; give a list of edited images (PIL "
+                            "images, file paths or arrays), or one image.")
         count = len(edited_images)
         return self([source_image] * count, [instruction] * count, list(edited_images))
 

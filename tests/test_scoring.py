@@ -160,3 +160,56 @@ def test_hub_ids_and_folders_pass_the_model_folder_check(saved_model_dir, monkey
         assert resolve_model_location(model) == model
     monkeypatch.setenv("HOME", str(saved_model_dir.parent))
     assert resolve_model_location(f"~/{saved_model_dir.name}") == str(saved_model_dir)  # ~ is expanded
+
+
+def test_preference_probability_takes_the_scorers_numpy_floats_and_tensors_alike():
+    from editreward import preference_probability
+
+    mu_a, sigma_a, mu_b, sigma_b = np.float32(1.0), np.float32(0.5), np.float32(0.2), np.float32(0.8)
+    as_tensor = preference_probability(*(torch.tensor(np.log(v) if i % 2 else v) for i, v in
+                                         enumerate((mu_a, sigma_a, mu_b, sigma_b))))  # fmt: skip
+    from_numpy = preference_probability(mu_a, np.log(sigma_a), mu_b, np.log(sigma_b))  # raised AttributeError before
+    from_floats = preference_probability(1.0, float(np.log(0.5)), 0.2, float(np.log(0.8)))
+    assert isinstance(as_tensor, torch.Tensor) and isinstance(from_floats, float) and isinstance(from_numpy, float)
+    assert from_numpy == pytest.approx(as_tensor.item(), abs=1e-7) and from_floats == pytest.approx(from_numpy, abs=1e-7)
+    assert 0.5 < from_floats < 1 / (1 + np.exp(-0.8))  # the uncertainty pulls it towards 1/2
+    batch = preference_probability(np.array([1.0, -1.0]), np.zeros(2), np.zeros(2), np.zeros(2))
+    assert isinstance(batch, np.ndarray) and batch.shape == (2,) and batch[0] == pytest.approx(1 - batch[1], abs=1e-6)
+
+
+def test_edit_scores_compare_rank_index_and_tabulate_their_edits():
+    from editreward import EditScores, preference_probability
+
+    scores = EditScores(["instruction_following", "visual_quality"], score=np.array([0.1, 1.5, -0.4], np.float32),
+                        score_sigma=np.array([0.5, 0.9, 0.3], np.float32),
+                        mu=np.array([[0.2, 0.0], [1.0, 2.0], [-0.4, -0.4]], np.float32),
+                        sigma=np.array([[0.5, 0.5], [1.0, 0.8], [0.3, 0.3]], np.float32))  # fmt: skip
+    assert scores.best == 1 and scores.ranking() == [1, 0, 2] and scores.ranking(by="instruction_following") == [1, 0, 2]
+    assert scores.ranking(by="visual_quality") == [1, 0, 2]
+    p = scores.preference_probability(1, 0)
+    assert p == pytest.approx(preference_probability(1.5, np.log(0.9), 0.1, np.log(0.5)), abs=1e-7)
+    assert p + scores.preference_probability(0, 1) == pytest.approx(1.0, abs=1e-6)
+    assert scores.preference_probability(0, 2, dimension="visual_quality") == pytest.approx(
+        preference_probability(0.0, np.log(0.5), -0.4, np.log(0.3)), abs=1e-7)
+    assert scores[1] == scores.to_records()[1] and scores[-1]["score"] == pytest.approx(-0.4)
+    subset = scores[[2, 0]]
+    assert isinstance(subset, EditScores) and subset.best == 1
+    np.testing.assert_array_equal(subset.mu, scores.mu[[2, 0]])
+    assert len(scores[1:]) == 2 and len(scores[scores.score > 0]) == 2
+    frame = scores.to_pandas()
+    assert frame["rank"].tolist() == [2, 1, 3] and frame["visual_quality_mu"].tolist() == pytest.approx([0, 2, -0.4])
+    with pytest.raises(IndexError, match="edit 3 is out of range: these scores hold 3 edits"):
+        scores[3]
+    with pytest.raises(ValueError, match=r"dimension 'aesthetics' is unknown; this model scores \['instruction_foll"):
+        scores.ranking(by="aesthetics")
+
+
+def test_score_group_takes_one_image_as_a_group_of_one(make_model, processor, photos, tmp_path):
+    scorer = EditRewardScorer(make_model(), processor, device="cpu")
+    src, edit = photos["astronaut"], photos["coffee"]
+    edit.save(tmp_path / "edit.png")
+    expected = scorer.score_group(src, "make it a cup of coffee", [edit]).score
+    for single in (edit, str(tmp_path / "edit.png"), np.asarray(edit)):  # raised TypeError (or scored each character)
+        np.testing.assert_allclose(scorer.score_group(src, "make it a cup of coffee", single).score, expected, atol=1e-5)
+    with pytest.raises(TypeError, match="edited_images is a generator; give a list of edited images"):
+        scorer.score_group(src, "make it a cup of coffee", (image for image in [edit]))
