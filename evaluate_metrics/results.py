@@ -6,6 +6,7 @@ render). The runner, the quickstart and the model card all go through here, so t
       "benchmarks": {                                      # one entry per benchmark, in table order
         "GenAI-Bench": {
           "dataset": "TIGER-Lab/GenAI-Bench",              # Hub id (the model-index dataset type) or a local path
+          "dataset_is_local": false,                       # true when read from disk (never linked to the Hub)
           "config": "image_edition",                       # dataset config
           "revision": "<commit sha>",
           "split": "test_v1",
@@ -226,11 +227,26 @@ def _size(entry: dict, unit: str = "Pairs") -> str:
     return "–"
 
 
+def hub_dataset_id(entry: dict) -> str | None:
+    """The entry's dataset as a Hub id, or None for a local one: recorded as read from disk (`dataset_is_local`),
+    or written as a path. A relative folder such as `out/dataset` looks like a Hub id, hence the flag."""
+    dataset = entry.get("dataset")
+    return dataset if not entry.get("dataset_is_local") and is_hub_id(dataset) else None
+
+
+def dataset_label(entry: dict) -> str:
+    """How cards and tables name the entry's dataset: the Hub id, or a local dataset's folder name (never the
+    path, which means nothing on another machine)."""
+    dataset = str(entry.get("dataset"))
+    return hub_dataset_id(entry) or f"local dataset {os.path.basename(os.path.normpath(dataset)) or dataset}"
+
+
 def _dataset_cell(entry: dict) -> str:
     dataset = entry.get("dataset")
     if dataset is None:
         return "–"
-    cell = f"[{dataset}](https://huggingface.co/datasets/{dataset})" if is_hub_id(dataset) else f"`{dataset}`"
+    hub_id = hub_dataset_id(entry)
+    cell = f"[{hub_id}](https://huggingface.co/datasets/{hub_id})" if hub_id else f"`{dataset_label(entry)}`"
     config = f" ({entry['config']})" if entry.get("config") else ""
     revision = f" @ `{str(entry['revision'])[:7]}`" if entry.get("revision") else ""
     limit = f", first {entry['limit']}" if entry.get("limit") else ""

@@ -235,7 +235,8 @@ def run_benchmark(model, benchmark, data=None, *, output_dir="eval_results", bat
                 len(task.edits) - len(missing), cache.path)
 
     scores = {edit.key: cache.records[edit.key]["score"] for edit in task.edits}
-    entry = {"dataset": loaded.source, "config": loaded.config, "revision": loaded.revision, "split": loaded.split,
+    entry = {"dataset": loaded.source, "dataset_is_local": looks_like_local_path(loaded.source),
+             "config": loaded.config, "revision": loaded.revision, "split": loaded.split,
              "metrics": compute_metrics(task, scores, tie_threshold)}  # fmt: skip
     if task.groups:
         entry["num_groups"] = len(task.groups)

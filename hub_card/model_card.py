@@ -9,14 +9,15 @@ import warnings
 from pathlib import Path
 
 from ..evaluate_metrics.results import (
-    is_group_benchmark, markdown_table, read_results, render_markdown, score_metrics,
+    hub_dataset_id, is_group_benchmark, markdown_table, read_results, render_markdown, results_path, score_metrics,
 )  # fmt: skip
 from ..utils.locations import is_hub_id
 from .folder import parameter_count, read_config
 from .texts import (
-    CARD_MARKER, EDITREWARD_BIBTEX, FRAMES_TEXT, PAPER_URL, PIPELINE_TAG, PUBLISHED_RESULTS, TAGS, TEMPLATES,
-    paper_results_markdown, scores_explanation,
+    CARD_MARKER, EDITREWARD_BIBTEX, EVAL_TASK_TYPE, FRAMES_TEXT, HUB_TAGS_TEXT, LIBRARY_NAME, PAPER_URL,
+    PUBLISHED_RESULTS, TAGS, TEMPLATES, paper_results_markdown, scores_explanation,
 )  # fmt: skip
+from .training_facts import read_training_facts
 
 def _metric_label(key: str, entry: dict) -> str:
     """The model-index name of a metric, by the kind of benchmark that reported it."""
@@ -36,8 +37,8 @@ def eval_results(results: dict) -> list:
 
     return [
         EvalResult(
-            task_type=PIPELINE_TAG, task_name="Image-edit preference",
-            dataset_type=entry["dataset"] if is_hub_id(entry.get("dataset")) else name, dataset_name=name,
+            task_type=EVAL_TASK_TYPE, task_name="Image-edit preference",
+            dataset_type=hub_dataset_id(entry) or name, dataset_name=name,
             dataset_config=entry.get("config"), dataset_split=entry.get("split"),
             dataset_revision=entry.get("revision"),
             metric_type=key, metric_name=_metric_label(key, entry), metric_value=value,
@@ -73,7 +74,9 @@ def training_markdown(training: dict | None) -> tuple[str, str]:
     data = training.pop("data", None) or "Unknown: the training data of this checkpoint were not recorded."
     ids = training.pop("datasets", None) or []
     if ids:
-        data += "\n\nDatasets: " + ", ".join(f"[{d}](https://huggingface.co/datasets/{d})" for d in ids) + "."
+        data += "\n\nDatasets: " + ", ".join(
+            f"[{d}](https://huggingface.co/datasets/{d})" if is_hub_id(d) else f"local dataset `{Path(d).name}`"
+            for d in ids) + "."  # fmt: skip
     if not training:
         return data, "Unknown: the training recipe of this checkpoint was not recorded."
     return data, markdown_table(["Setting", "Value"], [[f"`{k}`", f"`{v}`"] for k, v in training.items()])
@@ -109,8 +112,9 @@ def model_facts(config: dict, model_dir) -> dict:
 
 
 def existing_card_facts(card_path) -> dict:
-    """`license`, `base_model` and `origin` (the origin line `editreward convert` writes) of the card at `card_path`,
-    those it states; empty when there is no card. A regenerated card keeps them unless they are passed anew."""
+    """What the card at `card_path` states that a regenerated card keeps unless told otherwise: `license`,
+    `base_model`, `model_name`, `origin` (the line `editreward convert` writes), and its evaluation (`eval_results`
+    with the section's text) and training sections as written. Empty when there is no card."""
     from huggingface_hub import ModelCard
 
     if not Path(card_path).is_file():
@@ -118,11 +122,26 @@ def existing_card_facts(card_path) -> dict:
     try:
         card = ModelCard.load(card_path)
     except Exception as error:  # a front matter that does not parse: huggingface_hub raises several kinds
-        warnings.warn(f"{card_path} does not parse ({error}); its licence and base model are not kept.", stacklevel=2)
+        warnings.warn(f"{card_path} does not parse ({error}); nothing of it is kept.", stacklevel=2)
         return {}
     origin = re.search(r"^- \*\*Origin:\*\* (.+?)(?=\n- \*\*|\n\n|\Z)", card.text, re.M | re.S)
-    facts = {"license": card.data.license, "base_model": card.data.base_model, "origin": origin and origin[1]}
-    return {key: " ".join(value.split()) if key == "origin" else value for key, value in facts.items() if value}
+    facts = {"license": card.data.license, "base_model": card.data.base_model, "model_name": card.data.model_name,
+             "origin": origin and " ".join(origin[1].split()), "eval_results": card.data.eval_results,
+             "evaluation_text": _section(card.text, "## Evaluation", "{{ evaluation_text }}"),
+             "training_data": _section(card.text, "### Data", "{{ training_data }}"),
+             "training_recipe": _section(card.text, "### Recipe", "{{ training_recipe }}")}  # fmt: skip
+    return {key: value for key, value in facts.items() if value}
+
+
+def _section(text: str, heading: str, placeholder: str) -> str | None:
+    """What `text` (a card of our template) holds where the template puts `placeholder` after `heading`: up to the
+    template's next literal line (a heading, or the published results' first words). None when it is not found."""
+    template = (TEMPLATES / "model_card.md").read_text(encoding="utf-8").replace(
+        "{{ published_results }}", PUBLISHED_RESULTS)
+    after = next((line for line in template.split(placeholder, 1)[1].splitlines() if line.strip()), "")
+    end = after[:40] if "{{" not in after[:40] else None
+    found = end and re.search(rf"^{re.escape(heading)}\n\n(.*?)\n+{re.escape(end)}", text, re.M | re.S)
+    return found[1].strip() if found else None
 
 
 def warn_if_results_of_another_model(results: dict, model_dir):
@@ -141,36 +160,49 @@ def warn_if_results_of_another_model(results: dict, model_dir):
 
 
 def render_model_card(model_dir, results=None, *, model_name=None, base_model=None, license="apache-2.0",
-                      datasets=None, training=None, origin=None):  # fmt: skip
+                      datasets=None, training=None, origin=None, kept=None):  # fmt: skip
     """The model card of a saved EditReward folder, with evaluation results from `results` (path or dict).
 
     `training` describes the training run: `data` (a paragraph), `datasets` (Hub ids) and any recipe settings
-    (loss, steps, learning rate, ...), each shown as one row. `origin`: where the weights come from (markdown).
-    Warns when `results` names another model. Returns a `huggingface_hub.ModelCard`; `.save(path)`.
+    (loss, steps, learning rate, ...), each shown as one row; by default the folder's `training_facts.json`.
+    `results` defaults to the folder's results.json. `kept`: what an earlier card stated (`existing_card_facts`),
+    used for what is not given here (its model name, evaluation and training sections). `origin`: where the
+    weights come from (markdown). Warns when `results` names another model. Returns a
+    `huggingface_hub.ModelCard`; `.save(path)`.
     """
     from huggingface_hub import ModelCard, ModelCardData
 
     config = read_config(model_dir)
+    kept = kept or {}
+    training = training if training is not None else read_training_facts(model_dir)
     check_training(training)
+    if results is None and results_path(model_dir).is_file():
+        results = results_path(model_dir)
     results = read_results(results) if results is not None else None
     if results is not None:
         warn_if_results_of_another_model(results, model_dir)
-    model_name = model_name or Path(model_dir).resolve().name
-    datasets = datasets or (training or {}).get("datasets")
+    model_name = model_name or kept.get("model_name") or Path(model_dir).resolve().name
+    datasets = [d for d in (datasets or (training or {}).get("datasets") or []) if is_hub_id(d)] or None
     backbone_tag = config.get("vlm_config", {}).get("model_type")
+    if results is not None:
+        evaluation, evaluation_text = eval_results(results) or None, evaluation_markdown(results)
+    else:
+        evaluation = kept.get("eval_results")
+        evaluation_text = kept.get("evaluation_text") or evaluation_markdown(None)
     card_data = ModelCardData(
-        model_name=model_name, license=license, base_model=base_model, library_name="transformers",
-        pipeline_tag=PIPELINE_TAG, tags=TAGS + ([backbone_tag] if backbone_tag else []), datasets=datasets,
-        eval_results=(eval_results(results) or None) if results else None,
+        model_name=model_name, license=license, base_model=base_model, library_name=LIBRARY_NAME,
+        tags=TAGS + ([backbone_tag] if backbone_tag else []), datasets=datasets, eval_results=evaluation,
     )  # fmt: skip
     data_text, recipe_text = training_markdown(training)
+    if training is None:
+        data_text, recipe_text = kept.get("training_data", data_text), kept.get("training_recipe", recipe_text)
     facts = model_facts(config, model_dir)
     return ModelCard.from_template(
         card_data, template_path=str(TEMPLATES / "model_card.md"), **facts,
         card_marker=CARD_MARKER, model_name=model_name, model_id=model_name if "/" in model_name else f"<org>/{model_name}",
-        base_model_id=base_model, origin=origin, paper_url=PAPER_URL, pipeline_tag=PIPELINE_TAG,
+        base_model_id=base_model, origin=origin, paper_url=PAPER_URL, hub_tags_text=HUB_TAGS_TEXT,
         scores_text=scores_explanation(facts["fusion"], facts["dimensions"]),
-        evaluation_text=evaluation_markdown(results), published_results=PUBLISHED_RESULTS,
+        evaluation_text=evaluation_text, published_results=PUBLISHED_RESULTS,
         training_data=data_text, training_recipe=recipe_text, citation=EDITREWARD_BIBTEX,
     )  # fmt: skip
 
@@ -184,7 +216,7 @@ def render_converted_model_card(*, checkpoint: str, base: str, license: str | No
     this_row = next((row for key, row in (("mimo", "EditReward (MiMo-VL-7B)"), ("qwen", "EditReward (Qwen2.5-VL-7B)"))
                      if key in checkpoint.lower()), None)  # fmt: skip
     card_data = ModelCardData(license=license or "other", base_model=base if is_hub_id(base) else None,
-                              library_name="transformers", tags=TAGS)  # fmt: skip
+                              library_name=LIBRARY_NAME, tags=TAGS)  # fmt: skip
     return ModelCard.from_template(
         card_data, template_path=str(TEMPLATES / "converted_model_card.md"), card_marker=CARD_MARKER,
         checkpoint=checkpoint, checkpoint_link=_hub_link(checkpoint), base_link=_hub_link(base), dtype=dtype,

@@ -2,11 +2,14 @@
 
 import ast
 import json
+import re
+import warnings
 from pathlib import Path
 
 from .folder import read_safetensors_header
 
 TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json")
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 CHAT_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json")
 # What a Trainer's output_dir holds besides the model: resume state and the evaluation runner's score caches.
 TRAINER_LEFTOVERS = ["checkpoint-*/", "*optimizer.pt", "*scheduler.pt", "*rng_state*.pth", "*training_args.bin",
@@ -26,23 +29,63 @@ def _read_json(path: Path, problems: list[str]) -> dict | None:
         return None
 
 
-def _weight_problems(folder: Path) -> list[str]:
+def _weight_problems(folder: Path) -> tuple[list[str], dict[str, list[int]]]:
+    """Problems with the weight files, and the saved tensors' shapes by name (read from the headers only)."""
     shards = ["model.safetensors"]
     index = folder / "model.safetensors.index.json"
     if not (folder / "model.safetensors").is_file():
         if not index.is_file():
-            return ["no weights: model.safetensors (or model.safetensors.index.json and its shards) is missing"]
+            return ["no weights: model.safetensors (or model.safetensors.index.json and its shards) is missing"], {}
         shards = sorted(set(json.loads(index.read_text(encoding="utf-8")).get("weight_map", {}).values()))
-    problems = []
+    problems, shapes = [], {}
     for shard in shards:
         if not (folder / shard).is_file():
             problems.append(f"weight shard {shard} (named in {index.name}) is missing")
             continue
         try:
-            read_safetensors_header(folder / shard)
+            header = read_safetensors_header(folder / shard)
         except ValueError as error:
             problems.append(f"{error}: save the model again with save_pretrained")
+            continue
+        shapes.update({name: tensor["shape"] for name, tensor in header.items() if name != "__metadata__"})
+    return problems, shapes
+
+
+def _weights_against_config(folder: Path, shapes: dict[str, list[int]]) -> list[str]:
+    """The saved tensors must be the ones config.json's model has, by name and shape. The model is built on the meta
+    device (no memory, no weights read), so a 7B folder is checked in seconds."""
+    import torch
+
+    from ..modeling_editreward import EditRewardConfig, EditRewardModel
+
+    try:
+        config = EditRewardConfig.from_pretrained(folder)
+        with torch.device("meta"):
+            expected = {name: list(t.shape) for name, t in EditRewardModel(config).state_dict().items()}
+    except Exception as error:  # a config the model cannot be built from: transformers raises several kinds
+        return [f"config.json does not build an EditReward model ({type(error).__name__}: {error})"]
+    fix = "save the model again with save_pretrained (a folder's config and weights must come from one model)"
+    problems = []
+    for kind, names in (("missing", sorted(set(expected) - set(shapes))), ("unexpected", sorted(set(shapes) - set(expected)))):
+        if names:
+            problems.append(f"{len(names)} weights config.json's model has are {kind} in the safetensors files "
+                            f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}): {fix}" if kind == "missing"
+                            else f"{len(names)} saved weights are {kind} for config.json's model ({', '.join(names[:3])}"
+                            f"{', ...' if len(names) > 3 else ''}): {fix}")  # fmt: skip
+    wrong = [name for name in expected if name in shapes and shapes[name] != expected[name]]
+    if wrong:
+        name = wrong[0]
+        problems.append(f"{len(wrong)} saved weights have another shape than config.json's model ({name}: saved "
+                        f"{shapes[name]}, config {expected[name]}): {fix}")  # fmt: skip
     return problems
+
+
+def _adapter_problems(folder: Path) -> list[str]:
+    """A LoRA checkpoint (a PEFT adapter) is no model the Hub can load alone."""
+    if not any((folder / name).is_file() for name in ADAPTER_FILES):
+        return []
+    return ["this is a LoRA adapter checkpoint (adapter_config.json), not a whole model: save a merged model with "
+            "trainer.save_merged_model(DIR) and push DIR"]
 
 
 def _card_problems(folder: Path) -> list[str]:
@@ -64,6 +107,18 @@ def _card_problems(folder: Path) -> list[str]:
         return [f"README.md is not an editreward model card (it lacks the line {CARD_MARKER}, which editreward's "
                 f"cards carry; a Trainer writes a generic card): {fix}"]  # fmt: skip
     return []
+
+
+# An absolute local path (/home/x/y, C:\\x\\y, ~/x), not part of a URL.
+_LOCAL_PATH = re.compile(r"(?<![\w:/.~-])(?:~?/(?:[\w.-]+/)+[\w.-]+|[A-Za-z]:\\[\w.\\-]+)")
+
+
+def card_local_paths(path) -> list[str]:
+    """Local paths the folder's card shows (in its text or front matter), which mean nothing on the Hub."""
+    card = Path(path) / "README.md"
+    if not card.is_file():
+        return []
+    return sorted(set(_LOCAL_PATH.findall(card.read_text(encoding="utf-8"))))
 
 
 def _has_chat_template(folder: Path, processor_config: dict) -> bool:
@@ -111,8 +166,13 @@ def check_model_folder(path) -> list[str]:
     folder = Path(path)
     if not folder.is_dir():
         return [f"{folder} is not a folder"]
-    problems = _weight_problems(folder)
+    adapter = _adapter_problems(folder)
+    if adapter:
+        return adapter
+    problems, shapes = _weight_problems(folder)
     config = _read_json(folder / "config.json", problems) or {}
+    if config and shapes:
+        problems += _weights_against_config(folder, shapes)
     processor_config = _read_json(folder / "processor_config.json", problems) or {}
     for name, content in (("config.json", config), ("processor_config.json", processor_config)):
         if content and not content.get("auto_map"):
@@ -164,6 +224,10 @@ def push_model_folder(path, repo_id: str, *, dry_run=False, private=False, token
     problems = check_model_folder(path)
     if problems:
         raise ValueError(f"{path} is not ready to push:\n" + "\n".join(f"  - {problem}" for problem in problems))
+    local = card_local_paths(path)
+    if local:
+        warnings.warn(f"{Path(path) / 'README.md'} shows local paths, which mean nothing on the Hub: "
+                      f"{', '.join(local[:5])}. Fix: regenerate it (editreward card) or edit them out.", stacklevel=2)
     if dry_run:
         return files_to_upload(path)
     api = HfApi(token=token)

@@ -13,9 +13,19 @@ from ..evaluate_metrics import METRIC_DIR
 TEMPLATES = Path(__file__).parent / "templates"
 METRIC_SCRIPT = Path(METRIC_DIR) / "editreward_accuracy.py"
 
-# The Hub has no reward-model task; the model reads two images and a text like an image-text-to-text model, which
-# is how the Hub lists Qwen2.5-VL and its fine-tunes. The card says that it outputs scores, not text.
-PIPELINE_TAG = "image-text-to-text"
+# The Hub's tags. It has no reward-model task, and each task it lists promises an output this model does not give
+# (`image-text-to-text` a generated text, and the Hub's widget would prompt it for one; `text-classification` text
+# in, labels out). So the cards name no pipeline_tag (no widget, no inference API that would misuse the model): the
+# tags `reward-model` and `image-editing` say what it is, and library_name `transformers` that it loads with
+# transformers' AutoModel (with its own code). The model-index results are of a task named for what they measure.
+LIBRARY_NAME = "transformers"
+EVAL_TASK_TYPE = "image-edit-preference"
+HUB_TAGS_TEXT = (
+    "The card names no Hub task (`pipeline_tag`): the Hub has no reward-model task, and each of its tasks promises an "
+    "output this model does not give (`image-text-to-text`, its backbone's, a generated text). The tags "
+    "`reward-model` and `image-editing` say what it is; `library_name: transformers` says it loads with transformers' "
+    "`AutoModel` (with the model's own code). It outputs scores, not text."
+)
 CARD_TAG = "editreward"  # the Hub tag of every editreward model; a Trainer's generic card carries it too
 # What marks a card written by editreward: a comment only hub_card's templates write (TRL's generated card, whose tags
 # include CARD_TAG when the trainer's do, cannot contain it). `editreward push` checks for it.

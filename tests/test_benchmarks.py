@@ -328,7 +328,7 @@ def test_a_group_benchmark_is_told_by_its_per_k_accuracies_alone():
         results.new_results("m"), "GenAI-Bench", PAIR_ENTRY), "EditReward-Bench", GROUP_ENTRY))  # fmt: skip
     pairs, groups = table.split("**Group benchmarks: strict group accuracy**")
     assert "| GenAI-Bench |" in pairs and "EditReward-Bench" not in pairs
-    assert "| EditReward-Bench | `/data/erb.parquet` | – | 2 | 0.5000 | 1.0000 | 0.7500 | 0.1000 |" in groups
+    assert "| EditReward-Bench | `local dataset erb.parquet` | – | 2 | 0.5000 | 1.0000 | 0.7500 | 0.1000 |" in groups
     assert "| test_v1 | 3 | 0.5000 | n/a | -1.0000 |" in pairs  # null shows as n/a
 
 
@@ -441,7 +441,7 @@ def test_editreward_bench_end_to_end_per_k(saved_model_dir, scorer, photos, tmp_
     group_table = table[table.index("**Group benchmarks: strict group accuracy**") :]
     assert "| Groups | `accuracy` | `pairwise_accuracy` | `epsilon` | `accuracy_k2` | `accuracy_k3` | `accuracy_k4` |" \
         in group_table
-    assert f"| EditReward-Bench | `{path.resolve()}` | – | 3 | {entry['metrics']['accuracy']:.4f}" in group_table
+    assert f"| EditReward-Bench | `local dataset {path.name}` | – | 3 | {entry['metrics']['accuracy']:.4f}" in group_table
 
 
 def test_aurora_and_local_json_runs_merge_into_one_results_file(saved_model_dir, scorer, photos, official_json,

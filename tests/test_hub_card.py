@@ -58,8 +58,11 @@ def test_card_metadata_and_eval_results_parse_back(model_folder, results_file):
         datasets=["TIGER-Lab/EditReward-Data"],
     ).save(model_folder / "README.md")  # fmt: skip
     data = ModelCard.load(model_folder / "README.md").data
-    assert (data.license, data.base_model, data.library_name, data.pipeline_tag) == (
-        "apache-2.0", "Qwen/Qwen2.5-VL-7B-Instruct", "transformers", "image-text-to-text")
+    assert (data.license, data.base_model, data.library_name) == (
+        "apache-2.0", "Qwen/Qwen2.5-VL-7B-Instruct", "transformers")
+    # No Hub task: image-text-to-text (before) told the Hub the model generates text; the card says why.
+    assert data.pipeline_tag is None and "The card names no Hub task (`pipeline_tag`)" in ModelCard.load(
+        model_folder / "README.md").text
     assert {"reward-model", "image-editing", "editreward", "qwen2_5_vl"} <= set(data.tags)
     assert data.datasets == ["TIGER-Lab/EditReward-Data"] and data.model_name == "my-org/EditReward-tiny"
     found = {(r.dataset_name, r.metric_type): r for r in data.eval_results}
@@ -89,7 +92,7 @@ def test_evaluation_tables_show_benchmarks_and_families(model_folder, results_fi
     text = str(render_model_card(model_folder, results_file))
     assert "| GenAI-Bench | [TIGER-Lab/GenAI-Bench](https://huggingface.co/datasets/TIGER-Lab/GenAI-Bench) " \
            "(image_edition) @ `0123456` | test_v1 | 919 | 0.6397 | 0.7112 | 0.0200 |" in text
-    assert "| quickstart held-out | `/tmp/quickstart/heldout` | test | – | 0.8750 | n/a | – |" in text
+    assert "| quickstart held-out | `local dataset heldout` | test | – | 0.8750 | n/a | – |" in text  # no path
     assert "| mirror | 16 | 0.8125 |" in text and "| blur | – | 1.0000 |" in text
     assert "concordant" not in text
 
@@ -429,3 +432,96 @@ def test_cli_push_dry_run_and_upload(complete_folder, hub_calls, capsys):
     assert [(c[0], c[2] if c[0] != "upload_folder" else c[2]["repo_id"]) for c in hub_calls] == [
         ("create_repo", "my-org/EditReward-tiny"), ("upload_folder", "my-org/EditReward-tiny")]
     assert hub_calls[0][3]["private"] is True and "my-org/EditReward-tiny/commit/0abc" in capsys.readouterr().out
+
+
+def _save_tensors(path, tensors: dict) -> None:
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(path), metadata={"format": "pt"})
+
+
+@pytest.mark.parametrize("damage, problem", [
+    ("drop_head", "2 weights config.json's model has are missing in the safetensors files (heads.visual_quality."),
+    ("other_config", "saved weights have another shape than config.json's model"),
+    ("extra", "1 saved weights are unexpected for config.json's model (stray.weight)"),
+])  # fmt: skip
+def test_push_checks_the_weights_against_the_config_by_name_and_shape(complete_folder, hub_calls, damage, problem):
+    """A folder that would not load passed as "complete" when only the files were checked."""
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(complete_folder / "model.safetensors"))
+    if damage == "drop_head":
+        tensors = {k: v for k, v in tensors.items() if not k.startswith("heads.visual_quality.0.")}
+    elif damage == "other_config":
+        config = json.loads((complete_folder / "config.json").read_text())
+        config["head_hidden_sizes"] = [size * 2 for size in config["head_hidden_sizes"]] or [8]
+        (complete_folder / "config.json").write_text(json.dumps(config))
+    else:
+        tensors["stray.weight"] = tensors[next(iter(tensors))].clone()
+    _save_tensors(complete_folder / "model.safetensors", tensors)
+    found = check_model_folder(complete_folder)
+    assert any(problem in p for p in found), found
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        push_model_folder(complete_folder, "my-org/EditReward-tiny", dry_run=True)
+    assert hub_calls == []
+
+
+def test_push_tells_a_lora_checkpoint_to_merge_first(complete_folder, hub_calls):
+    (complete_folder / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 8}))
+    assert check_model_folder(complete_folder) == [
+        "this is a LoRA adapter checkpoint (adapter_config.json), not a whole model: save a merged model with "
+        "trainer.save_merged_model(DIR) and push DIR"]  # fmt: skip
+
+
+def test_local_datasets_are_never_linked_to_the_hub_and_push_warns_about_local_paths(
+    model_folder, hub_calls, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)  # the folder `quickstart-output/dataset` does not exist here: it looks like a Hub id
+    results = {"model": str(model_folder), "benchmarks": {"quickstart held-out photos": {
+        "dataset": "quickstart-output/dataset", "dataset_is_local": True, "split": "test",
+        "metrics": {"accuracy": 0.7}}}}  # fmt: skip
+    card = render_model_card(model_folder, results, training={"data": "Pairs."})
+    text = str(card)
+    assert "huggingface.co/datasets/quickstart-output" not in text  # was a link to a dataset that is not there
+    assert "`local dataset dataset`" in text and card.data.eval_results[0].dataset_type == "quickstart held-out photos"
+    card.save(model_folder / "README.md")
+    assert check_model_folder(model_folder) == [] and texts.CARD_MARKER in text
+    with (model_folder / "README.md").open("a") as file:
+        file.write("\nTrained from /home/alice/runs/edit-pairs on C:\\data\\pairs; see https://huggingface.co/a/b/c.\n")
+    from editreward.hub_card.publish import card_local_paths
+
+    assert card_local_paths(model_folder) == ["/home/alice/runs/edit-pairs", "C:\\data\\pairs"]
+    args = _parse(["push", "--model", str(model_folder), "--repo-id", "my-org/EditReward-tiny", "--dry-run"])
+    assert args.handler(args) == 0
+    assert "Warning: " in capsys.readouterr().err and hub_calls == []
+    with pytest.warns(UserWarning, match=r"README.md shows local paths, which mean nothing on the Hub: "
+                                         r"/home/alice/runs/edit-pairs, C:\\data\\pairs\. Fix: regenerate it"):
+        push_model_folder(model_folder, "my-org/EditReward-tiny", dry_run=True)
+
+
+def test_card_regeneration_keeps_what_it_is_not_told_to_change(model_folder, results_file, capsys):
+    """`editreward card` dropped the model-index without --results, and with one replaced the training sections by
+    "Unknown" and the model's name by the folder's."""
+    from editreward.hub_card.training_facts import write_training_facts
+
+    training = {"data": "The quickstart's synthetic pairs.", "loss": "pointwise", "max_steps": 7000}
+    render_model_card(model_folder, results_file, model_name="my-org/EditReward-tiny", training=training).save(
+        model_folder / "README.md")
+    first = ModelCard.load(model_folder / "README.md")
+    args = _parse(["card", "--model", str(model_folder)])  # no results, no training, no name
+    assert args.handler(args) == 0
+    again = ModelCard.load(model_folder / "README.md")
+    assert again.data.model_name == "my-org/EditReward-tiny" and len(again.data.eval_results) == 3
+    assert again.text == first.text  # the evaluation and training sections, word for word
+    args = _parse(["card", "--model", str(model_folder), "--results", str(results_file)])
+    assert args.handler(args) == 0
+    kept = ModelCard.load(model_folder / "README.md")
+    assert "The quickstart's synthetic pairs." in kept.text and "Unknown" not in kept.text
+    assert kept.data.model_name == "my-org/EditReward-tiny"
+    # The folder's training facts (written by the trainer or the quickstart) are what a card without one reads.
+    (model_folder / "README.md").unlink()
+    write_training_facts(model_folder, {"data": "Recorded at training time.", "learning_rate": 2e-6})
+    args = _parse(["card", "--model", str(model_folder), "--results", str(results_file)])
+    assert args.handler(args) == 0
+    text = ModelCard.load(model_folder / "README.md").text
+    assert "Recorded at training time." in text and "| `learning_rate` | `2e-06` |" in text

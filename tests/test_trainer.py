@@ -383,3 +383,28 @@ def test_gradient_checkpointing_is_on_by_default_only_with_an_accelerator(tmp_pa
     assert defaults() is True
     assert defaults(use_cpu=True) is False
     assert defaults(activation_checkpointing=False) is False
+
+
+def test_saved_folders_carry_the_editreward_card_and_the_training_facts(
+    short_model, short_processor, instruction_pairs, tmp_path
+):
+    """TRL's RewardTrainer wrote its text-model card ("fine-tuned version of [None]", a pipeline on "The capital of
+    France is Paris.") into every folder it saved; the folder kept nothing of the training."""
+    import json
+
+    from huggingface_hub import ModelCard
+
+    from editreward.hub_card import CARD_MARKER, check_model_folder
+
+    args = training_args(tmp_path / "run", max_steps=2, save_strategy="steps", save_steps=2, loss="pointwise")
+    trainer = EditRewardTrainer(model=short_model, args=args, train_dataset=instruction_pairs(["rocket"]),
+                                processing_class=short_processor)
+    trainer.train()
+    trainer.save_model()
+    for folder in (tmp_path / "run", tmp_path / "run" / "checkpoint-2"):
+        card = ModelCard.load(folder / "README.md")
+        assert CARD_MARKER in card.text and "The capital of France" not in card.text and "[None]" not in card.text
+        facts = json.loads((folder / "training_facts.json").read_text())
+        assert facts["loss"] == "pointwise" and facts["steps"] == 2 and facts["learning_rate"] == 1e-3
+        assert "| `loss` | `pointwise` |" in card.text and "Unknown" not in card.text
+    assert check_model_folder(tmp_path / "run") == []  # ready to push as saved

@@ -9,6 +9,7 @@ from trl.trainer.utils import global_then_local_main_first
 
 from editreward.modeling_editreward import EditRewardModel, EditRewardProcessor
 
+from .card import write_training_record
 from .collator import EditPairCollator
 from .editreward_config import EditRewardTrainingArguments
 from .losses import pairwise_loss, per_dimension_ranking_loss, pointwise_loss
@@ -137,6 +138,18 @@ class EditRewardTrainer(RewardTrainer):
         metrics["mu_rejected"].append(sum_rejected / n_pairs)
         metrics["sigma"].append(sum_sigma / n_sigma)
 
+    def create_model_card(self, model_name=None, dataset_name=None, tags=None):
+        """The editreward model card, not TRL's text-model one: written by `save_model` and `save_merged_model`
+        beside the weights it describes (TRL calls this before saving a checkpoint, when output_dir may hold none)."""
+        if self.is_world_process_zero():
+            write_training_record(self, self.args.output_dir)
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False):
+        """`Trainer.save_model`, then `training_facts.json` and the editreward card beside the weights."""
+        super().save_model(output_dir, _internal_call=_internal_call)
+        if self.args.should_save:
+            write_training_record(self, output_dir or self.args.output_dir)
+
     def save_merged_model(self, output_dir: str) -> torch.nn.Module | None:
         """Save a plain, Hub-native EditReward folder. With LoRA, the adapters are merged into a CPU copy of the model
         (host memory for one more model, none on the GPU), so the trainer's model keeps them. Call it on every
@@ -155,6 +168,7 @@ class EditRewardTrainer(RewardTrainer):
             saved = _cpu_copy(model).merge_and_unload() if merge else model
             saved.save_pretrained(output_dir, state_dict=state_dict)
             self.processing_class.save_pretrained(output_dir)
+            write_training_record(self, output_dir)
         self.accelerator.wait_for_everyone()
         return saved
 

@@ -1,6 +1,7 @@
 """`editreward push`: check a saved model folder (weights, config, card) and upload it to the Hub."""
 
 import sys
+import warnings
 
 
 def register(subparsers):
@@ -18,12 +19,16 @@ def run(args) -> int:
     from ..hub_card.publish import format_file_list, push_model_folder, trainer_leftovers
 
     try:
-        result = push_model_folder(args.model, args.repo_id, dry_run=args.dry_run, private=args.private,
-                                   token=args.token)  # fmt: skip
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = push_model_folder(args.model, args.repo_id, dry_run=args.dry_run, private=args.private,
+                                       token=args.token)  # fmt: skip
     except Exception as error:  # `editreward` prints only the error's message: say what became of the repo
         for note in getattr(error, "__notes__", ()):
             print(note, file=sys.stderr)
         raise
+    for warning in caught:
+        print(f"Warning: {warning.message}", file=sys.stderr)
     left_out = trainer_leftovers(args.model)
     if left_out:
         shown = ", ".join(left_out[:8]) + (f" and {len(left_out) - 8} more" if len(left_out) > 8 else "")

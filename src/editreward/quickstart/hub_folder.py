@@ -18,7 +18,7 @@ def results_json(evaluation: dict, model_dir: Path, dataset_dir: Path) -> dict:
         return {"metrics": metrics, "num_pairs": metrics["num_pairs"]}
 
     entry = {
-        "dataset": str(dataset_dir), "split": "test", "metrics": evaluation["overall"],
+        "dataset": str(dataset_dir), "dataset_is_local": True, "split": "test", "metrics": evaluation["overall"],
         "num_pairs": evaluation["overall"]["num_pairs"],
         "by_family": {name: group(m) for name, m in evaluation["by_family"].items()},
         "by_rejection": {name: group(m) for name, m in evaluation["by_rejection"].items()},
@@ -70,14 +70,17 @@ def training_card_section(dataset_info: dict, recipe: dict, seed: int, seconds: 
 
 
 def save_hub_folder(model, processor, model_dir: Path, results: dict, training: dict) -> None:
-    """Weights, config, processor and code files (save_pretrained), results.json (and results.md) and the card."""
+    """Weights, config, processor and code files (save_pretrained), results.json (and results.md), the training
+    facts (training_facts.json) and the card, which reads them."""
     from ..evaluate_metrics.results import write_results
     from ..hub_card import render_model_card
+    from ..hub_card.training_facts import write_training_facts
 
     model.save_pretrained(model_dir)
     processor.save_pretrained(model_dir)
     write_results(results, model_dir)
-    card = render_model_card(model_dir, results, model_name="editreward-quickstart", training=training)
+    write_training_facts(model_dir, training)
+    card = render_model_card(model_dir, model_name="editreward-quickstart")
     card.save(model_dir / "README.md")
     files = sorted(p.name for p in model_dir.iterdir())
     print(f"saved {model_dir}: {', '.join(files)}")
