@@ -46,13 +46,26 @@ def load_benchmark_data(data, *, config=None, revision=None, split=None, image_r
             raise ValueError(f"revision={revision!r} applies to Hub ids, but {data!r} is a local path; drop it.")
         dataset, split = load_local(path, split)
         root = Path(image_root) if image_root else (path if path.is_dir() else path.parent)
-        return LoadedData(dataset, str(path.resolve()), config, None, split, root.resolve())
+        return LoadedData(undecoded(dataset), str(path.resolve()), config, None, split, root.resolve())
     if not is_hub_id(data) or path.suffix in DATA_FILE_SUFFIXES:
         raise FileNotFoundError(f"{data!r} is neither an existing local path nor a Hub dataset id ('owner/name').")
     if revision is None:
         logger.warning("%s: no revision given; pass --revision <commit sha> to pin the dataset version.", data)
     dataset = load_hub(data, config, revision, split)
-    return LoadedData(dataset, data, config, revision, split, Path(image_root).resolve() if image_root else None)
+    return LoadedData(undecoded(dataset), data, config, revision, split,
+                      Path(image_root).resolve() if image_root else None)
+
+
+def undecoded(dataset):
+    """`dataset` with its image columns left undecoded (bytes or path): images open only when scored, one cell at a
+    time, so a broken image is named by its own row and column and does not take its row's other images along."""
+    import datasets
+
+    features = getattr(dataset, "features", None) or {}
+    for column, feature in features.items():
+        if isinstance(feature, datasets.Image) and feature.decode:
+            dataset = dataset.cast_column(column, datasets.Image(decode=False))
+    return dataset
 
 
 def load_hub(repo_id, config, revision, split):

@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 from ..utils.locations import is_hub_id, looks_like_local_path
@@ -141,16 +142,56 @@ def model_image_pixels(model):
     return json.loads(config.read_text(encoding="utf-8")).get("image_pixels") if config.is_file() else None
 
 
-def score_missing(scorer, loaded, edits, cache: ScoreCache, batch_size: int, progress: bool = True):
-    """Score the edits the cache lacks, batch by batch, behind a progress bar."""
+def score_missing(scorer, loaded, edits, cache: ScoreCache, batch_size: int, progress: bool = True,
+                  on_error: str = "raise", errors_path=None) -> list[dict]:
+    """Score the edits the cache lacks, batch by batch, behind a progress bar.
+
+    An edit that cannot be scored (an unreadable image, an empty instruction) is named by its dataset row and
+    column: with `on_error="raise"` in the error raised; with `"skip"` it is left unscored and appended, with the
+    reason, to `errors_path` (JSON lines). Returns the skipped edits' records. A batch that fails is scored again
+    one edit at a time to find which edit it was, so the good edits of that batch are kept."""
     from tqdm.auto import tqdm
 
+    skipped = []
     with tqdm(total=len(edits), unit="edit", desc="scoring", disable=not progress) as bar:
         for start in range(0, len(edits), batch_size):
             batch = edits[start : start + batch_size]
-            scores = scorer(*fetch_images(loaded, batch))
-            cache.add({edit.key: record for edit, record in zip(batch, scores.to_records())})
+            try:
+                records = dict(zip((e.key for e in batch), scorer(*fetch_images(loaded, batch)).to_records()))
+            except (ValueError, OSError, SyntaxError):  # PIL raises SyntaxError for some broken headers
+                records = {}
+                for edit in batch:
+                    try:
+                        records[edit.key] = scorer(*fetch_images(loaded, [edit])).to_records()[0]
+                    except (ValueError, OSError, SyntaxError) as error:
+                        problem = edit_problem(edit, error)
+                        if on_error == "raise":
+                            raise ValueError(f"{problem.rstrip('.')}. Fix: repair or drop the row, or pass "
+                                             "--on-error skip to "
+                                             "leave it out (counted, written to the errors file).") from error
+                        skipped.append({"edit": edit.key, "row": edit.edited[0], "error": problem})
+            cache.add(records)
             bar.update(len(batch))
+    if skipped and errors_path is not None:
+        with open(errors_path, "a", encoding="utf-8") as file:
+            file.writelines(json.dumps(record) + "\n" for record in skipped)
+    return skipped
+
+
+def edit_problem(edit, error: Exception) -> str:
+    """The error of scoring `edit` alone, its batch position (`edited_images[0]`) replaced by the dataset's cell."""
+    message = " ".join(str(error).split()) or type(error).__name__
+    cells = {"source_images": _cell(edit.source), "edited_images": _cell(edit.edited),
+             "instructions": f"row {edit.source[0]}, the instruction"}  # fmt: skip
+    named = re.sub(r"\b(source_images|edited_images|instructions)\[0\]", lambda m: cells[m[1]], message)
+    if named == message and not message.startswith("row "):
+        where = cells["edited_images"] if isinstance(error, (OSError, SyntaxError)) else f"edit {edit.key}"
+        named = f"{where}: {message}"
+    return named
+
+
+def _cell(cell: tuple[int, str]) -> str:
+    return f"row {cell[0]}, column {cell[1]!r}"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -184,6 +225,18 @@ def compute_metrics(task, scores: dict, tie_threshold=None, bootstrap_samples=BO
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def without_edits(task, keys: set[str]):
+    """`task` without the edits `keys` and every pair, group and rated item that holds one of them."""
+    from dataclasses import replace
+
+    return replace(
+        task, edits=[e for e in task.edits if e.key not in keys],
+        pairs=[p for p in task.pairs if p.first not in keys and p.second not in keys],
+        groups=[g for g in task.groups if not keys & set(g.keys)],
+        ratings=[r for r in task.ratings if r.key not in keys],
+    )  # fmt: skip
+
+
 def load_task(benchmark, data=None, *, config=None, revision=None, split=None, image_root=None, limit=None,
               on_conflict="error"):
     """(spec, loaded data, task) of a benchmark; `data` defaults to its Hub dataset with its config and split."""
@@ -205,7 +258,7 @@ def load_task(benchmark, data=None, *, config=None, revision=None, split=None, i
 
 def run_benchmark(model, benchmark, data=None, *, output_dir="eval_results", batch_size=8, device=None, dtype=None,
                   config=None, revision=None, split=None, limit=None, image_root=None, tie_threshold=None,
-                  name=None, on_conflict="error", scorer=None, progress=True) -> dict:
+                  name=None, on_conflict="error", scorer=None, progress=True, on_error="raise") -> dict:
     """Evaluate `model` (folder or Hub id) on `benchmark` and return its results.json entry.
 
     benchmark: "genai-bench", "editreward-bench", "aurora-bench" or "local-json". data: Hub id or local path
@@ -213,7 +266,11 @@ def run_benchmark(model, benchmark, data=None, *, output_dir="eval_results", bat
     rated items. tie_threshold: a fixed eps to also apply (fit it on a dev split). name: the results.json key
     (default: the benchmark's name; for local-json the file's stem). scorer: an `EditRewardScorer` to use instead
     of loading `model` (which then only labels the results). The model is loaded only if some edit is not cached.
+    on_error: "raise" on an edit that cannot be scored, naming its row and column; "skip" leaves it out with the
+    pairs, groups and rated items that hold it (counted in `num_skipped_edits`, reasons in errors-<benchmark>.jsonl).
     """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error={on_error!r} is unknown. Fix: use 'raise' or 'skip'.")
     spec, loaded, task = load_task(benchmark, data, config=config, revision=revision, split=split,
                                    image_root=image_root, limit=limit, on_conflict=on_conflict)  # fmt: skip
     output_dir = Path(output_dir)
@@ -230,9 +287,20 @@ def run_benchmark(model, benchmark, data=None, *, output_dir="eval_results", bat
     if missing:
         if scorer is None:
             scorer = load_scorer(model, batch_size, device, dtype)
-        score_missing(scorer, loaded, missing, cache, batch_size, progress)
-    logger.info("%s: %d edits, %d scored now, %d from %s", benchmark, len(task.edits), len(missing),
+        skipped = score_missing(scorer, loaded, missing, cache, batch_size, progress, on_error,
+                                output_dir / f"errors-{benchmark}.jsonl")  # fmt: skip
+    else:
+        skipped = []
+    logger.info("%s: %d edits, %d scored now, %d from %s", benchmark, len(task.edits), len(missing) - len(skipped),
                 len(task.edits) - len(missing), cache.path)
+    if skipped:
+        task = without_edits(task, {record["edit"] for record in skipped})
+        logger.warning("%s: skipped %d edits that cannot be scored (rows %s); the pairs and groups holding them are "
+                       "left out; reasons in %s", benchmark, len(skipped),
+                       ", ".join(str(r["row"]) for r in skipped[:20]), output_dir / f"errors-{benchmark}.jsonl")
+        if not (task.pairs or task.groups or task.ratings):
+            raise ValueError(f"{benchmark}: every item holds an edit that cannot be scored; see "
+                             f"{output_dir / f'errors-{benchmark}.jsonl'}.")
 
     scores = {edit.key: cache.records[edit.key]["score"] for edit in task.edits}
     entry = {"dataset": loaded.source, "dataset_is_local": looks_like_local_path(loaded.source),
@@ -245,6 +313,8 @@ def run_benchmark(model, benchmark, data=None, *, output_dir="eval_results", bat
         entry["num_pairs"] = len(task.pairs)
     if limit is not None:
         entry["limit"] = limit
+    if skipped:
+        entry["num_skipped_edits"] = len(skipped)
     name = name or spec.results_name(loaded.source)
     results = merge_entry(results_of_model(output_dir, model), name, entry)  # read again: another run may have merged
     write_results(results, output_dir)

@@ -546,7 +546,7 @@ def test_the_score_header_names_the_dtype_actually_used_in_one_form(scorer):
 
 
 def test_missing_image_files_name_the_row_and_column(saved_model_dir, scorer, official_json, tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"row 0, column 'path_src': no image file at .*--image-root"):
+    with pytest.raises(ValueError, match=r"^row 0, column 'path_src': no image file at .*--image-root"):
         runner.run_benchmark(saved_model_dir, "local-json", str(official_json), output_dir=tmp_path, scorer=scorer,
                              image_root=str(tmp_path), progress=False)  # fmt: skip
 
@@ -600,3 +600,33 @@ def test_the_training_benchmark_passes_no_deprecated_trainer_argument(make_model
         warnings.simplefilter("always")
         bench_training.build_trainer(make_model(), processor, bench_training.pair_rows(), str(tmp_path))
     assert not [str(w.message) for w in caught if "gradient_checkpointing" in str(w.message)]
+
+
+@pytest.fixture
+def genai_with_bad_rows(photos, tmp_path):
+    """Four GenAI-Bench rows: row 1's instruction is empty, row 2's right edit is a truncated JPEG."""
+    rows = genai_rows(photos, votes=["leftvote", "rightvote", "leftvote", "rightvote"])
+    rows[1]["instruct_prompt"] = ""
+    encoded = io.BytesIO()
+    rows[2]["right_output_image"].save(encoded, "JPEG")
+    rows[2]["right_output_image"] = {"bytes": encoded.getvalue()[:-400], "path": None}
+    path = tmp_path / "genai_bad"
+    datasets.Dataset.from_list(rows, features=GENAI_FEATURES).save_to_disk(str(path))
+    return path
+
+
+def test_an_edit_that_cannot_be_scored_is_named_by_its_row_or_skipped_and_counted(
+    saved_model_dir, scorer, genai_with_bad_rows, tmp_path
+):
+    """The errors named a position in the batch (`instructions[0]`, `edited_images[1]`), with no way past them."""
+    kwargs = dict(output_dir=tmp_path / "out", scorer=scorer, batch_size=4, progress=False)
+    with pytest.raises(ValueError, match=r"^row 1, the instruction is empty or not a string \(''\); give the edit "
+                                         r"instruction\. Fix: repair or drop the row, or pass --on-error skip"):
+        runner.run_benchmark(saved_model_dir, "genai-bench", str(genai_with_bad_rows), **kwargs)
+    entry = runner.run_benchmark(saved_model_dir, "genai-bench", str(genai_with_bad_rows), on_error="skip", **kwargs)
+    assert (entry["num_pairs"], entry["num_skipped_edits"]) == (2, 3)  # rows 0 and 3 are left
+    errors = [json.loads(line) for line in (tmp_path / "out" / "errors-genai-bench.jsonl").read_text().splitlines()]
+    assert [(e["edit"], e["row"]) for e in errors] == [("row1:A", 1), ("row1:B", 1), ("row2:B", 2)]
+    assert errors[2]["error"].startswith("row 2, column 'right_output_image': ")
+    cached = (tmp_path / "out" / "scores-genai-bench.jsonl").read_text()
+    assert "row2:A" in cached and "row1:A" not in cached  # the good edits of the failing batch are kept

@@ -31,6 +31,10 @@ def register(subparsers):
     parser.add_argument("--name", default=None, help="results.json key (default: the benchmark's name)")
     parser.add_argument("--on-conflict", choices=("error", "skip"), default="error",
                         help="editreward-bench groups with contradictory labels: stop, or leave them out")
+    parser.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                        help="an edit that cannot be scored (unreadable image, empty instruction): stop naming its "
+                        "row and column, or leave it and its pairs out (counted; reasons in "
+                        "OUTPUT_DIR/errors-<benchmark>.jsonl)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
     return parser
@@ -44,7 +48,7 @@ def run(args) -> int:
             args.model, args.benchmark, args.data, output_dir=args.output_dir, batch_size=args.batch_size,
             device=args.device, dtype=args.dtype, config=args.config, revision=args.revision, split=args.split,
             limit=args.limit, image_root=args.image_root, tie_threshold=args.tie_threshold, name=args.name,
-            on_conflict=args.on_conflict, progress=not args.no_progress,
+            on_conflict=args.on_conflict, progress=not args.no_progress, on_error=args.on_error,
         )  # fmt: skip
     except KeyboardInterrupt:
         print(f"\neditreward evaluate: interrupted. The scores computed so far are kept in "
@@ -57,5 +61,8 @@ def run(args) -> int:
         if isinstance(metrics.get(key), float)
     )  # fmt: skip
     print(f"{args.benchmark}: {summary} (epsilon {metrics['epsilon']:.4g}, {entry['num_pairs']} pairs)")
+    if entry.get("num_skipped_edits"):
+        print(f"skipped {entry['num_skipped_edits']} edits that cannot be scored, and the items holding them: "
+              f"reasons in {args.output_dir}/errors-{args.benchmark}.jsonl")
     print(f"wrote {args.output_dir}/results.json and {args.output_dir}/results.md")
     return 0
