@@ -6,7 +6,7 @@ import re
 import warnings
 from pathlib import Path
 
-from .folder import read_safetensors_header
+from .folder import weight_problems, weights_against_config
 
 TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json")
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
@@ -27,57 +27,6 @@ def _read_json(path: Path, problems: list[str]) -> dict | None:
     except json.JSONDecodeError as error:
         problems.append(f"{path.name} is not valid JSON ({error})")
         return None
-
-
-def _weight_problems(folder: Path) -> tuple[list[str], dict[str, list[int]]]:
-    """Problems with the weight files, and the saved tensors' shapes by name (read from the headers only)."""
-    shards = ["model.safetensors"]
-    index = folder / "model.safetensors.index.json"
-    if not (folder / "model.safetensors").is_file():
-        if not index.is_file():
-            return ["no weights: model.safetensors (or model.safetensors.index.json and its shards) is missing"], {}
-        shards = sorted(set(json.loads(index.read_text(encoding="utf-8")).get("weight_map", {}).values()))
-    problems, shapes = [], {}
-    for shard in shards:
-        if not (folder / shard).is_file():
-            problems.append(f"weight shard {shard} (named in {index.name}) is missing")
-            continue
-        try:
-            header = read_safetensors_header(folder / shard)
-        except ValueError as error:
-            problems.append(f"{error}: save the model again with save_pretrained")
-            continue
-        shapes.update({name: tensor["shape"] for name, tensor in header.items() if name != "__metadata__"})
-    return problems, shapes
-
-
-def _weights_against_config(folder: Path, shapes: dict[str, list[int]]) -> list[str]:
-    """The saved tensors must be the ones config.json's model has, by name and shape. The model is built on the meta
-    device (no memory, no weights read), so a 7B folder is checked in seconds."""
-    import torch
-
-    from ..modeling_editreward import EditRewardConfig, EditRewardModel
-
-    try:
-        config = EditRewardConfig.from_pretrained(folder)
-        with torch.device("meta"):
-            expected = {name: list(t.shape) for name, t in EditRewardModel(config).state_dict().items()}
-    except Exception as error:  # a config the model cannot be built from: transformers raises several kinds
-        return [f"config.json does not build an EditReward model ({type(error).__name__}: {error})"]
-    fix = "save the model again with save_pretrained (a folder's config and weights must come from one model)"
-    problems = []
-    for kind, names in (("missing", sorted(set(expected) - set(shapes))), ("unexpected", sorted(set(shapes) - set(expected)))):
-        if names:
-            problems.append(f"{len(names)} weights config.json's model has are {kind} in the safetensors files "
-                            f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}): {fix}" if kind == "missing"
-                            else f"{len(names)} saved weights are {kind} for config.json's model ({', '.join(names[:3])}"
-                            f"{', ...' if len(names) > 3 else ''}): {fix}")  # fmt: skip
-    wrong = [name for name in expected if name in shapes and shapes[name] != expected[name]]
-    if wrong:
-        name = wrong[0]
-        problems.append(f"{len(wrong)} saved weights have another shape than config.json's model ({name}: saved "
-                        f"{shapes[name]}, config {expected[name]}): {fix}")  # fmt: skip
-    return problems
 
 
 def _adapter_problems(folder: Path) -> list[str]:
@@ -161,27 +110,38 @@ def _code_problems(folder: Path, modules: list[str]) -> list[str]:
     return problems
 
 
-def check_model_folder(path) -> list[str]:
-    """What keeps `path` from loading from the Hub with `trust_remote_code=True`; empty when it is complete."""
+def loading_problems(path) -> list[str]:
+    """What keeps the folder `path` from loading as an EditReward model and processor (weights, config, processor
+    and tokenizer files, chat template, code files), read from the files without loading them; empty when none."""
     folder = Path(path)
     if not folder.is_dir():
         return [f"{folder} is not a folder"]
     adapter = _adapter_problems(folder)
     if adapter:
         return adapter
-    problems, shapes = _weight_problems(folder)
+    problems, shapes = weight_problems(folder)
     config = _read_json(folder / "config.json", problems) or {}
     if config and shapes:
-        problems += _weights_against_config(folder, shapes)
+        problems += weights_against_config(folder, shapes)
     processor_config = _read_json(folder / "processor_config.json", problems) or {}
-    for name, content in (("config.json", config), ("processor_config.json", processor_config)):
-        if content and not content.get("auto_map"):
-            problems.append(f"{name} has no auto_map: save with the editreward package imported, which registers "
-                            "its classes for the Auto classes")  # fmt: skip
     problems += [f"{name} is missing" for name in TOKENIZER_FILES if not (folder / name).is_file()]
     if not _has_chat_template(folder, processor_config):
         problems.append("no chat template: chat_template.jinja is missing")
-    problems += _code_problems(folder, _auto_map_modules(config) + _auto_map_modules(processor_config))
+    return problems + _code_problems(folder, _auto_map_modules(config) + _auto_map_modules(processor_config))
+
+
+def check_model_folder(path) -> list[str]:
+    """What keeps `path` from loading from the Hub with `trust_remote_code=True`: `loading_problems`, the Auto
+    classes' auto_map, and the model card. Empty when it is complete."""
+    folder = Path(path)
+    problems = loading_problems(folder)
+    if not folder.is_dir() or any(problem.startswith("this is a LoRA") for problem in problems):
+        return problems
+    for name in ("config.json", "processor_config.json"):
+        content = _read_json(folder / name, [])  # a missing or broken file is one of loading_problems already
+        if isinstance(content, dict) and not content.get("auto_map"):
+            problems.append(f"{name} has no auto_map: save with the editreward package imported, which registers "
+                            "its classes for the Auto classes")  # fmt: skip
     return problems + _card_problems(folder)
 
 

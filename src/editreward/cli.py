@@ -26,6 +26,8 @@ def main(argv=None) -> int:
     try:
         if getattr(args, "model", None) is not None:
             args.model = resolve_model_location(args.model)
+            if getattr(args, "loads_model", False):
+                check_model_loads(args.model)
         if getattr(args, "device", None) is not None:
             check_device(args.device)
         return args.handler(args)
@@ -47,6 +49,21 @@ def check_device(device: str) -> None:
         raise ValueError(f"--device {device!r}: {build}; use --device cpu, or a machine and torch build with CUDA")
     if parsed.type == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
         raise ValueError(f"--device {device!r}: only {torch.cuda.device_count()} GPU(s) are visible (cuda:0 ...)")
+
+
+def check_model_loads(model: str) -> None:
+    """Refuse a local model folder that would fail to load (a truncated weight file, weights of another config, a
+    missing processor file), naming the file, before transformers' own, longer report."""
+    import os
+
+    if not os.path.isdir(model):
+        return  # a Hub id: transformers checks what it downloads
+    from .hub_card.publish import loading_problems
+
+    problems = loading_problems(model)
+    if problems:
+        more = f" (and {len(problems) - 1} more: `editreward push --dry-run` lists them all)" if len(problems) > 1 else ""
+        raise ValueError(f"{model} cannot be loaded: {problems[0]}{more}")
 
 
 def _user_message(error: Exception, command: str) -> str:

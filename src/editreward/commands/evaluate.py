@@ -36,7 +36,7 @@ def register(subparsers):
                         "row and column, or leave it and its pairs out (counted; reasons in "
                         "OUTPUT_DIR/errors-<benchmark>.jsonl)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, loads_model=True)
     return parser
 
 

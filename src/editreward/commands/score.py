@@ -14,7 +14,7 @@ def register(subparsers):
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_batch_size_option(parser)
     add_device_options(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, loads_model=True)
     return parser
 
 
