@@ -29,6 +29,7 @@ ROOM_OF_PREFIX = {
     "editreward.evaluate_metrics.editreward_accuracy": "metric script",
     "editreward.evaluate_metrics": "evaluate_metrics",
     "editreward.hub_card": "hub_card",
+    "editreward.curation": "curation",
 }
 ALLOWED = {  # room -> the rooms it may import (besides itself); faces may import any
     "modeling": set(),
@@ -37,6 +38,7 @@ ALLOWED = {  # room -> the rooms it may import (besides itself); faces may impor
     "trainer": {"modeling", "utils", "hub_card"},  # hub_card: the card `save_model` writes
     "evaluate_metrics": {"modeling", "utils"},
     "hub_card": {"evaluate_metrics", "modeling", "utils"},
+    "curation": {"modeling", "utils", "hub_card"},  # hub_card: the folder's config and weight headers
     "namespace": {"modeling"},
 }
 # The model ships to the Hub alone as remote code: beyond the standard library, only these.

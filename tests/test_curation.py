@@ -1,0 +1,187 @@
+"""`editreward.curation` with the local engine: scores equal the scorer's, shards resume after a kill and refuse
+another model's or data set's, bad rows are named or recorded, the selection keeps every original column."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from editreward.curation import ColumnMap, SelectionRule, curate, load_data
+
+
+@pytest.fixture(scope="module")
+def edits(photos):
+    """12 triplets: three edits of each of four real photos, under the photo's instruction."""
+    import datasets
+
+    rows = []
+    for name, photo in photos.items():
+        for kind, edited in (("gray", photo.convert("L").convert("RGB")),
+                             ("mirror", photo.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
+                             ("blur", photo.filter(ImageFilter.GaussianBlur(3)))):  # fmt: skip
+            rows.append({"src": photo, "prompt": f"make the {name} photo black and white", "out": edited,
+                         "photo": name, "kind": kind})  # fmt: skip
+    features = datasets.Features({"src": datasets.Image(), "prompt": datasets.Value("string"),
+                                  "out": datasets.Image(), "photo": datasets.Value("string"),
+                                  "kind": datasets.Value("string")})  # fmt: skip
+    return datasets.Dataset.from_list(rows, features=features)
+
+
+COLUMNS = "source=src,instruction=prompt,edited=out"
+
+
+@pytest.fixture(scope="module")
+def edits_dir(edits, tmp_path_factory):
+    path = tmp_path_factory.mktemp("edits")
+    edits.save_to_disk(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def scorer_scores(saved_model_dir, edits):
+    """The package scorer's scores of every row, one call."""
+    from editreward import EditRewardScorer
+
+    scorer = EditRewardScorer.from_pretrained(str(saved_model_dir), batch_size=4)
+    return scorer(list(edits["src"]), list(edits["prompt"]), list(edits["out"]))
+
+
+def test_curate_scores_every_row_as_the_scorer_does_and_keeps_the_top_k(saved_model_dir, edits_dir, edits,
+                                                                         scorer_scores, tmp_path):  # fmt: skip
+    import datasets
+
+    result = curate(str(saved_model_dir), str(edits_dir), tmp_path, SelectionRule(top_k=5), columns=COLUMNS,
+                    batch_size=3, shard_size=5, progress=False)  # fmt: skip
+    np.testing.assert_allclose(result.scores["score"], scorer_scores.score, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(result.scores["visual_quality_sigma"], scorer_scores.sigma[:, 1], rtol=1e-4, atol=1e-5)
+    assert sorted(p.name for p in (tmp_path / "scores").iterdir()) == [
+        "scores-0000000000-0000000005.parquet", "scores-0000000005-0000000010.parquet",
+        "scores-0000000010-0000000012.parquet"]  # fmt: skip
+    best = sorted(np.argsort(-result.scores["score"], kind="stable")[:5].tolist())
+    assert result.selection.rows.tolist() == best
+    selected = datasets.load_from_disk(str(tmp_path / "selected"))
+    assert set(selected.column_names) == set(edits.column_names) | {
+        "score", "score_sigma", "row_index", "instruction_following_mu", "instruction_following_sigma",
+        "visual_quality_mu", "visual_quality_sigma"}  # fmt: skip
+    assert selected["row_index"] == best and selected["kind"] == [edits[i]["kind"] for i in best]
+    assert isinstance(selected[0]["src"], Image.Image)
+    assert (tmp_path / "errors.jsonl").read_text() == ""
+
+
+def test_a_killed_run_resumes_scoring_only_the_rows_not_written(saved_model_dir, edits_dir, tmp_path):
+    """A subprocess is killed (SIGKILL) right after its first shard is written; the rerun scores the other rows."""
+    script = textwrap.dedent(f"""
+        import os, signal
+        from editreward.curation import SelectionRule, curate
+        curate({str(saved_model_dir)!r}, {str(edits_dir)!r}, {str(tmp_path)!r}, SelectionRule(top_k=3),
+               columns={COLUMNS!r}, batch_size=4, shard_size=4, progress=False,
+               after_shard=lambda i: os.kill(os.getpid(), signal.SIGKILL))
+    """)
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr
+    assert [p.name for p in (tmp_path / "scores").iterdir()] == ["scores-0000000000-0000000004.parquet"]
+    first = (tmp_path / "scores" / "scores-0000000000-0000000004.parquet").stat().st_mtime_ns
+
+    written = []
+    result = curate(str(saved_model_dir), str(edits_dir), tmp_path, SelectionRule(top_k=3), columns=COLUMNS,
+                    batch_size=4, shard_size=4, progress=False, after_shard=written.append)  # fmt: skip
+    assert result.rows_scored_now == 8 and written == [0, 1]
+    assert (tmp_path / "scores" / "scores-0000000000-0000000004.parquet").stat().st_mtime_ns == first
+    assert result.scores["row_index"].tolist() == list(range(12))
+    assert not np.isnan(result.scores["score"]).any()
+
+    again = curate(str(saved_model_dir), str(edits_dir), tmp_path, SelectionRule(top_k=3), columns=COLUMNS,
+                   progress=False)  # fmt: skip
+    assert again.rows_scored_now == 0 and again.selection.rows.tolist() == result.selection.rows.tolist()
+
+
+def test_an_interrupted_run_leaves_whole_shards_and_resumes(saved_model_dir, edits_dir, scorer_scores, tmp_path):
+    def stop_after_two(number):
+        if number == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        curate(str(saved_model_dir), str(edits_dir), tmp_path, SelectionRule(top_k=3), columns=COLUMNS,
+               shard_size=3, progress=False, after_shard=stop_after_two)  # fmt: skip
+    assert len(list((tmp_path / "scores").glob("*.parquet"))) == 2
+    result = curate(str(saved_model_dir), str(edits_dir), tmp_path, SelectionRule(top_k=3), columns=COLUMNS,
+                    shard_size=3, progress=False)  # fmt: skip
+    assert result.rows_scored_now == 6
+    np.testing.assert_allclose(result.scores["score"], scorer_scores.score, rtol=1e-4, atol=1e-5)
+
+
+def test_shards_of_another_model_or_data_set_are_refused_by_name(saved_model_dir, make_model, processor, edits,
+                                                                  edits_dir, tmp_path):  # fmt: skip
+    curate(str(saved_model_dir), str(edits_dir), tmp_path / "out", SelectionRule(top_k=2), columns=COLUMNS,
+           progress=False)  # fmt: skip
+    other = tmp_path / "other-model"
+    make_model(seed=7).save_pretrained(other)
+    processor.save_pretrained(other)
+    with pytest.raises(ValueError, match=r"scores-0000000000-0000000012\.parquet: written for another model"):
+        curate(str(other), str(edits_dir), tmp_path / "out", SelectionRule(top_k=2), columns=COLUMNS, progress=False)
+    changed = edits.map(lambda row: {"prompt": row["prompt"] + "!"})
+    with pytest.raises(ValueError, match=r"scores-0000000000-0000000012\.parquet: written for another data set"):
+        curate(str(saved_model_dir), changed, tmp_path / "out", SelectionRule(top_k=2), columns=COLUMNS,
+               progress=False)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bad_rows(edits):
+    """The edits with row 2's edited image corrupt bytes and row 5's instruction empty."""
+    import datasets
+
+    table = edits.cast_column("out", datasets.Image(decode=False))
+    rows = table.to_list()
+    rows[2]["out"] = {"bytes": b"\x89PNG not really", "path": None}
+    rows[5]["prompt"] = "  "
+    return datasets.Dataset.from_list(rows, features=edits.features)
+
+
+def test_a_bad_row_is_refused_with_its_row_and_column(saved_model_dir, bad_rows, tmp_path):
+    with pytest.raises(ValueError, match=r"row 2, column 'out': the image bytes cannot be decoded.*--on-error skip"):
+        curate(str(saved_model_dir), bad_rows, tmp_path, SelectionRule(top_k=2), columns=COLUMNS, progress=False)
+
+
+def test_skipped_bad_rows_are_counted_and_written_with_the_reason(saved_model_dir, bad_rows, tmp_path):
+    result = curate(str(saved_model_dir), bad_rows, tmp_path, SelectionRule(top_fraction=1.0), columns=COLUMNS,
+                    on_error="skip", progress=False)  # fmt: skip
+    errors = [json.loads(line) for line in (tmp_path / "errors.jsonl").read_text().splitlines()]
+    assert [(e["row"], e["column"]) for e in errors] == [(2, "out"), (5, "prompt")]
+    assert "cannot be decoded" in errors[0]["reason"] and "instruction is empty" in errors[1]["reason"]
+    assert result.selection.counts["not_scored"] == 2 and result.selection.counts["selected"] == 10
+    assert 2 not in result.selection.rows and 5 not in result.selection.rows
+
+
+def test_data_files_with_image_paths_load_with_mapped_columns(photos, tmp_path):
+    import datasets
+
+    for name in ("coffee", "rocket"):
+        photos[name].save(tmp_path / f"{name}.png")
+    rows = [{"before": str(tmp_path / "coffee.png"), "text": "brighten it", "after": str(tmp_path / "rocket.png")}]
+    datasets.Dataset.from_list(rows).to_json(str(tmp_path / "edits.jsonl"))
+    data = load_data(str(tmp_path / "edits.jsonl"))
+    assert data["before"] == [str(tmp_path / "coffee.png")]
+    with pytest.raises(ValueError, match=r"no column source=source, instruction=instruction, edited=edited .*--columns"):
+        ColumnMap().check(data.column_names)
+    with pytest.raises(ValueError, match=r"--columns item 'picture=before'"):
+        ColumnMap.parse("picture=before")
+    assert ColumnMap.parse("source=before, instruction=text,edited=after") == ColumnMap("before", "text", "after")
+
+
+def test_paths_and_bytes_cells_score_like_decoded_images(saved_model_dir, photos, scorer_scores, edits, tmp_path):
+    import io
+
+    import datasets
+
+    photos["astronaut"].save(tmp_path / "a.png")
+    buffer = io.BytesIO()
+    edits[0]["out"].save(buffer, format="PNG")
+    data = datasets.Dataset.from_list([{"source": str(tmp_path / "a.png"), "instruction": edits[0]["prompt"],
+                                        "edited": buffer.getvalue()}])  # fmt: skip
+    result = curate(str(saved_model_dir), data, tmp_path / "out", SelectionRule(top_k=1), progress=False)
+    np.testing.assert_allclose(result.scores["score"], scorer_scores.score[:1], rtol=1e-4, atol=1e-5)
