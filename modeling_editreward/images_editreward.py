@@ -1,7 +1,8 @@
 """Turn user images (PIL, file paths, numpy arrays) into RGB PIL images at the model's pixel budget.
 
 Every way an image can be silently wrong gets a clear error instead: unreadable files, images smaller than one
-vision patch group, transparency, channel-first arrays, float arrays outside [0, 1], ambiguous integer modes.
+vision patch group, transparency, animation, channel-first arrays, float arrays outside [0, 1], ambiguous integer
+modes.
 Large images are decoded at reduced size where the format allows it (JPEG draft mode) and never upscaled first.
 An EXIF Orientation tag is applied (as transformers' `load_image` does), so phone photos are scored upright.
 """
@@ -94,6 +95,11 @@ def _upright_size(image: Image.Image, name: str) -> tuple[int, int]:
 
 
 def _to_rgb(image: Image.Image, name: str) -> Image.Image:
+    if getattr(image, "is_animated", False):  # GIF, APNG, WebP: PIL would give the first frame without a word
+        raise ValueError(
+            f"{name}: an animated image of {image.n_frames} frames, and the model scores one still image. Pick the "
+            "frame yourself: im.seek(k); frame = im.convert('RGB')."
+        )
     _decoded(image.load, name)
     if image.getexif().get(_ORIENTATION, 1) != 1:
         image = ImageOps.exif_transpose(image)

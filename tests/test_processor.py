@@ -226,3 +226,16 @@ def test_rubric_prompts_may_hold_escaped_braces(make_processor, photos):
     processor = make_processor(rubric_prompts={**RUBRIC_PROMPTS, "visual_quality": 'Answer as {{"score": n}}. {text_prompt}'})
     text = processor.batch_decode(processor([photos["coffee"]], ["x"], [photos["rocket"]])["input_ids"])[1]
     assert 'Answer as {"score": n}. x' in text
+
+
+@pytest.mark.parametrize("suffix", ["gif", "webp"])
+def test_an_animated_image_is_refused_not_scored_on_its_first_frame(processor, photos, tmp_path, suffix):
+    path = tmp_path / f"animated.{suffix}"
+    frames = [photos["rocket"], photos["coffee"].resize(photos["rocket"].size)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    with pytest.raises(ValueError, match=r"edited_images\[1\]: an animated image of 2 frames, and the model scores one "
+                                         r"still image\. Pick the frame yourself: im\.seek\(k\)"):
+        processor([photos["astronaut"]] * 2, ["x"] * 2, [photos["rocket"], str(path)])
+    with Image.open(path) as animated:
+        animated.seek(1)
+        processor([photos["astronaut"]], ["x"], [animated.convert("RGB")])  # the chosen frame scores
