@@ -9,7 +9,7 @@
 
 import importlib
 
-COMMANDS = ("score", "quickstart", "evaluate", "metric", "convert", "card", "push")
+COMMANDS = ("score", "quickstart", "evaluate", "metric", "convert", "card", "push", "curate")
 
 
 def register_all(subparsers) -> None:

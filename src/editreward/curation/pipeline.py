@@ -1,8 +1,9 @@
 """`curate`: score a data set into resumable shards, select exactly, write the selection, its errors and report."""
 
+import importlib.util
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from ..modeling_editreward import EditRewardConfig
 from .data import ColumnMap, data_fingerprint, load_data, undecoded
 from .fingerprint import model_fingerprint, resolve_model
+from .report import build_report, write_plots, write_report
 from .selection import Selection, SelectionRule, group_ids, select
 from .shards import ShardKey, ShardStore
 
@@ -28,14 +30,16 @@ class CurationResult:
     data_fingerprint: str
     rows_scored_now: int
     report: dict | None = None
+    plots: list[Path] = field(default_factory=list)
 
 
 def curate(model, data, output_dir, rule: SelectionRule, *, split=None, revision=None, model_revision=None,
            columns: ColumnMap | str | None = None, engine: str = "local", batch_size: int = 8, shard_size: int = 256,
            device=None, dtype=None, on_error: str = "raise", num_workers: int | None = None, progress: bool = True,
-           plots: bool = True, push_to_hub: str | None = None, after_shard=None) -> CurationResult:  # fmt: skip
+           plots: bool = True, push_to_hub: str | None = None, token=None, after_shard=None) -> CurationResult:  # fmt: skip
     """Score every row of `data` with the model (skipping rows already in OUT/scores/), select with `rule`, and write
-    OUT/selected/ (the original columns plus the score columns), OUT/errors.jsonl and the report.
+    OUT/selected/ (the original columns plus the score columns), OUT/errors.jsonl, OUT/report.json and report.md,
+    and the plots.
 
     Args:
         model: a model folder or Hub id (at `model_revision`).
@@ -44,12 +48,17 @@ def curate(model, data, output_dir, rule: SelectionRule, *, split=None, revision
         columns: a `ColumnMap` or "source=COL,instruction=COL,edited=COL".
         engine: "local" (this process) or "ray" (Ray Data, `num_workers` scorer actors).
         on_error: "raise" refuses the first row that cannot be scored, "skip" records it in errors.jsonl.
+        plots: write histograms.png and mu_sigma.png (needs matplotlib, `editreward[plots]`).
+        push_to_hub: a dataset repo id to upload the selection to, with its dataset card.
         after_shard: called with each shard's number once it is written (tests stop a run there).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r}: use one of {ENGINES}.")
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error {on_error!r}: use 'raise' or 'skip'.")
+    if plots and importlib.util.find_spec("matplotlib") is None:
+        raise ModuleNotFoundError('the plots need matplotlib: pip install "editreward[plots]", or pass --no-plots '
+                                  "(plots=False)", name="matplotlib")  # fmt: skip
     output_dir = Path(output_dir)
     columns = columns if isinstance(columns, ColumnMap) else ColumnMap.parse(columns)
     dataset = load_data(data, split, revision)
@@ -83,9 +92,17 @@ def curate(model, data, output_dir, rule: SelectionRule, *, split=None, revision
     groups = group_ids(dataset, rule.group_by) if rule.group_by else None
     selection = select(scores, rule, groups)
     write_errors(output_dir / "errors.jsonl", scores)
-    write_selected(dataset, scores, key.score_columns(), selection.rows, output_dir / "selected")
+    selected = write_selected(dataset, scores, key.score_columns(), selection.rows, output_dir / "selected")
     result = CurationResult(output_dir, selection, scores, list(config.dimensions), key.model_fingerprint,
                             key.data_fingerprint, scored_now)  # fmt: skip
+    result.report = build_report(result, rule, model, model_revision, data if isinstance(data, str) else None)
+    write_report(output_dir, result.report)
+    if plots:
+        result.plots = write_plots(output_dir, result, rule)
+    if push_to_hub:
+        from .card import dataset_card, push_selection
+
+        push_selection(selected, dataset_card(result.report, push_to_hub), push_to_hub, token=token)
     return result
 
 
