@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["METRIC_DIR", "METRIC_NAME", "install_metric", "load_metric_script", "modules_cache_dir"]
+__all__ = ["METRIC_DIR", "METRIC_NAME", "install_metric", "load_metric", "load_metric_script", "modules_cache_dir"]
 
 METRIC_NAME = "editreward_accuracy"
 METRIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), METRIC_NAME)
@@ -72,3 +72,15 @@ def install_metric() -> str:
     newest = max([time.time(), *(mtime + 1 for mtime in others)])
     os.utime(target, (newest, newest))
     return str(target)
+
+
+def load_metric(config_name: str | None = None, **kwargs):
+    """`evaluate.load` of the editreward_accuracy metric, quietly and offline: from the package's own script folder,
+    so evaluate neither tries the Hub nor logs its "Using the latest cached version of the module" warning, which a
+    bare `evaluate.load("editreward_accuracy")` logs on every load (evaluate's own notice, harmless). The same
+    script, the same `EvaluationModule`."""
+    if importlib.util.find_spec("evaluate") is None:
+        raise ModuleNotFoundError("The metric needs `evaluate`: pip install 'editreward[evaluate]'.")
+    import evaluate
+
+    return evaluate.load(METRIC_DIR, config_name, **kwargs)

@@ -90,3 +90,27 @@ def test_install_is_idempotent_and_wins_over_stale_versions(isolated_env):
         assert (level / "__init__.py").is_file()
     assert {p.name for p in installed.parent.iterdir()} == {"__init__.py", installed.name}
     assert installed.stat().st_mtime >= (stale / f"{METRIC_NAME}.py").stat().st_mtime
+
+
+def test_load_metric_is_the_same_metric_without_evaluates_cached_version_notice(isolated_env):
+    """A bare `evaluate.load("editreward_accuracy")` logs evaluate's notice on every load, offline included."""
+    env, cwd = isolated_env
+    code = textwrap.dedent("""
+        import json, sys
+        import evaluate
+        from editreward.evaluate_metrics import install_metric, load_metric
+
+        install_metric()
+        predictions, references = [[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]], ["A>B", "A>B", "A=B"]
+        which = sys.argv[1]
+        metric = evaluate.load("editreward_accuracy") if which == "bare" else load_metric()
+        print(json.dumps([metric.name, metric.config_name, load_metric("group").config_name,
+                          metric.compute(predictions=predictions, references=references)["accuracy"]]))
+    """)
+    runs = {which: subprocess.run([sys.executable, "-c", code, which], cwd=cwd, env=env, capture_output=True,
+                                  text=True, timeout=300) for which in ("bare", "quiet")}  # fmt: skip
+    assert all(run.returncode == 0 for run in runs.values()), runs["quiet"].stderr
+    assert "Using the latest cached version" in runs["bare"].stderr
+    assert "Using the latest cached version" not in runs["quiet"].stderr
+    assert runs["quiet"].stdout == runs["bare"].stdout
+    assert json.loads(runs["quiet"].stdout)[:3] == ["editreward_accuracy", "default", "group"]

@@ -57,17 +57,9 @@ def evaluate_pairs(split, chosen, rejected) -> dict:
     is the metric's `accuracy_at_threshold`), so the groups' correct pairs add up to the overall row's. Groups keep
     only the metrics that do not depend on a threshold of their own (`GROUP_KEYS`).
     """
-    import evaluate
+    from ..evaluate_metrics import load_metric
 
-    from ..evaluate_metrics import install_metric
-
-    install_metric()
-    verbosity = evaluate.logging.get_verbosity()
-    evaluate.logging.set_verbosity_error()  # not "couldn't be found remotely": offline, the installed copy is the one
-    try:
-        metric = evaluate.load("editreward_accuracy", "pairwise")
-    finally:
-        evaluate.logging.set_verbosity(verbosity)
+    metric = load_metric("pairwise")
     references = ["A=B" if tie else "A>B" for tie in split["tie"]]
     predictions = [[float(a), float(b)] for a, b in zip(chosen, rejected)]
 
