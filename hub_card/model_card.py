@@ -11,6 +11,7 @@ from pathlib import Path
 from ..evaluate_metrics.results import (
     hub_dataset_id, is_group_benchmark, markdown_table, read_results, render_markdown, results_path, score_metrics,
 )  # fmt: skip
+from ..modeling_editreward.backbones_editreward import FAMILIES
 from ..utils.locations import is_hub_id
 from .folder import parameter_count, read_config
 from .texts import (
@@ -93,8 +94,10 @@ def model_facts(config: dict, model_dir) -> dict:
         "trained and run",
         "mrope": "the backbone's native 3-D rotary positions (M-RoPE)",
     }  # fmt: skip
+    family = FAMILIES.get(vlm.get("model_type"))
     return {
-        "backbone": f"`{vlm.get('model_type', 'unknown')}`, {text.get('num_hidden_layers', '?')} layers of width "
+        "backbone": f"{family.title + ' ' if family else ''}`{vlm.get('model_type', 'unknown')}`, "
+        f"{text.get('num_hidden_layers', '?')} layers of width "
         f"{text.get('hidden_size', '?')}; vision tower of {vision.get('depth', '?')} blocks on "
         f"{vision.get('patch_size', 14)}-pixel patches",
         "dimensions": config.get("dimensions", []),
@@ -208,7 +211,7 @@ def render_model_card(model_dir, results=None, *, model_name=None, base_model=No
 
 
 def render_converted_model_card(*, checkpoint: str, base: str, license: str | None, dimensions, image_pixels: int,
-                                dtype: str):  # fmt: skip
+                                dtype: str, family: str = "qwen2_5_vl", patch_group: int = 28):  # fmt: skip
     """The card of a folder `editreward convert` wrote: origin, licence, how to load, and the paper's numbers.
     Returns a `huggingface_hub.ModelCard`."""
     from huggingface_hub import ModelCard, ModelCardData
@@ -222,6 +225,8 @@ def render_converted_model_card(*, checkpoint: str, base: str, license: str | No
         checkpoint=checkpoint, checkpoint_link=_hub_link(checkpoint), base_link=_hub_link(base), dtype=dtype,
         licence_line=license or "not stated by the origin; check the original repository before use",
         dimensions=list(dimensions), image_pixels=f"{image_pixels:,}", paper_url=PAPER_URL,
+        family=FAMILIES[family].title, patch_group=patch_group, visual_tokens=image_pixels // patch_group**2,
+        positions="sequential 1-D positions" if family == "qwen2_5_vl" else "3-D interleaved M-RoPE and DeepStack",
         paper_results=paper_results_markdown(highlight=this_row), citation=EDITREWARD_BIBTEX.strip(),
     )  # fmt: skip
 

@@ -1,7 +1,8 @@
-"""Configuration of an EditReward model: a Qwen2.5-VL backbone plus one Gaussian head per quality dimension."""
+"""Configuration of an EditReward model: a Qwen2.5-VL or Qwen3-VL backbone plus one Gaussian head per dimension."""
 
 from transformers import PreTrainedConfig, Qwen2_5_VLConfig
 
+from .backbones_editreward import BackboneFamily, backbone_config_from_dict, backbone_family
 from .prompts_editreward import REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS, check_rubric_prompts
 
 FUSIONS = ("mean", "min", "sum")
@@ -17,8 +18,9 @@ PROCESSOR_SHARED_FIELDS = ("dimensions", "rubric_prompts", "reward_suffix", "rew
 class EditRewardConfig(PreTrainedConfig):
     r"""
     Args:
-        vlm_config (`dict` or `Qwen2_5_VLConfig`, *optional*):
-            The backbone's configuration (Qwen2.5-VL or a model of the same architecture such as MiMo-VL).
+        vlm_config (`dict`, `Qwen2_5_VLConfig` or `Qwen3VLConfig`, *optional*):
+            The backbone's configuration; its `model_type` names the backbone family (`backbone_family`): Qwen2.5-VL
+            (or a model of its architecture such as MiMo-VL) or Qwen3-VL. A dict without `model_type` is Qwen2.5-VL.
         dimensions (`list[str]`, *optional*, defaults to `["instruction_following", "visual_quality"]`):
             The quality dimensions, in head order. Each gets its own rubric prompt and head.
         rubric_prompts (`dict[str, str]`, *optional*):
@@ -72,7 +74,7 @@ class EditRewardConfig(PreTrainedConfig):
         **kwargs,
     ):
         if isinstance(vlm_config, dict):
-            vlm_config = Qwen2_5_VLConfig(**vlm_config)
+            vlm_config = backbone_config_from_dict(vlm_config)
         self.vlm_config = vlm_config if vlm_config is not None else Qwen2_5_VLConfig()
         self.dimensions = list(dimensions) if dimensions is not None else list(RUBRIC_PROMPTS)
         self.rubric_prompts = dict(rubric_prompts) if rubric_prompts is not None else dict(RUBRIC_PROMPTS)
@@ -92,6 +94,7 @@ class EditRewardConfig(PreTrainedConfig):
 
     def validate_editreward(self):
         """Fail at construction, naming the field, rather than deep inside a forward pass."""
+        backbone_family(self.vlm_config.model_type)
         if self.fusion not in FUSIONS:
             raise ValueError(f"fusion={self.fusion!r} is not supported; use one of {FUSIONS}.")
         if self.position_mode not in POSITION_MODES:
@@ -136,8 +139,14 @@ class EditRewardConfig(PreTrainedConfig):
             )
 
     @property
+    def backbone_family(self) -> BackboneFamily:
+        """The backbone family, named by the backbone config's `model_type` (`qwen2_5_vl` or `qwen3_vl`)."""
+        return backbone_family(self.vlm_config.model_type)
+
+    @property
     def patch_group(self) -> int:
-        """Side in pixels of one visual token: the vision patch times the spatial merge (28 for Qwen2.5-VL)."""
+        """Side in pixels of one visual token: the vision patch times the spatial merge (28 for Qwen2.5-VL, 32 for
+        Qwen3-VL)."""
         vision = self.vlm_config.vision_config
         return vision.patch_size * vision.spatial_merge_size
 

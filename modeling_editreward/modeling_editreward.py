@@ -1,13 +1,14 @@
-"""EditRewardModel: a Qwen2.5-VL backbone whose final hidden state at the reward token feeds one Gaussian head
+"""EditRewardModel: a Qwen2.5-VL or Qwen3-VL backbone whose final hidden state at the reward token feeds one Gaussian head
 per quality dimension (EditReward, arXiv 2509.26346)."""
 
 from dataclasses import dataclass
 
 import torch
 from torch import nn
-from transformers import PreTrainedModel, Qwen2_5_VLModel
+from transformers import AutoConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
+from .backbones_editreward import FAMILIES, NO_SPLIT_MODULES, backbone_family
 from .configuration_editreward import EditRewardConfig
 from .packing_editreward import RowStructure, plan_shared_prefix
 
@@ -78,7 +79,7 @@ class EditRewardPreTrainedModel(PreTrainedModel):
     base_model_prefix = "model"
     main_input_name = "input_ids"
     supports_gradient_checkpointing = True
-    _no_split_modules = ["Qwen2_5_VLDecoderLayer", "Qwen2_5_VLVisionBlock"]
+    _no_split_modules = NO_SPLIT_MODULES
     _keep_in_fp32_modules_strict = ["heads"]
     _supports_sdpa = True
     _supports_flash_attn = True
@@ -116,9 +117,10 @@ class EditRewardModel(EditRewardPreTrainedModel):
     tower once however many rows use it.
     """
 
-    def __init__(self, config: EditRewardConfig, backbone: Qwen2_5_VLModel | None = None):
+    def __init__(self, config: EditRewardConfig, backbone=None):
         super().__init__(config)
-        self.model = backbone if backbone is not None else Qwen2_5_VLModel._from_config(config.vlm_config)
+        family = config.backbone_family
+        self.model = backbone if backbone is not None else family.get("model_class")._from_config(config.vlm_config)
         embeddings = self.model.get_input_embeddings().weight
         self.reward_token = RewardTokenEmbedding(config.hidden_size, dtype=embeddings.dtype)
         self.heads = nn.ModuleDict(
@@ -128,18 +130,19 @@ class EditRewardModel(EditRewardPreTrainedModel):
 
     @classmethod
     def from_backbone(cls, backbone, processor, dtype=None, **config_kwargs) -> "EditRewardModel":
-        """Start a new reward model from a pretrained Qwen2.5-VL (a Hub id, a local folder or a loaded model).
+        """Start a new reward model from a pretrained Qwen2.5-VL or Qwen3-VL (a Hub id, a local folder or a loaded
+        model; its config's `model_type` names the family).
 
         The heads start from PyTorch's default initialisation and the reward token from the mean input
         embedding; dimensions, prompts and pixel budget come from `processor` (see
         `EditRewardProcessor.from_backbone`), so that model and processor agree.
         """
-        from transformers import Qwen2_5_VLForConditionalGeneration
-
-        if isinstance(backbone, Qwen2_5_VLForConditionalGeneration):
+        loaded = [family for family in FAMILIES.values() if isinstance(backbone, family.get("generation_class"))]
+        if loaded:
             backbone = backbone.model
-        elif not isinstance(backbone, Qwen2_5_VLModel):
-            backbone = Qwen2_5_VLForConditionalGeneration.from_pretrained(backbone, dtype=dtype).model
+        elif not any(isinstance(backbone, family.get("model_class")) for family in FAMILIES.values()):
+            family = backbone_family(AutoConfig.from_pretrained(backbone).model_type)
+            backbone = family.get("generation_class").from_pretrained(backbone, dtype=dtype).model
         config = EditRewardConfig.from_processor(processor, backbone.config, **config_kwargs)
         config.check_processor(processor)
         model = cls(config, backbone=backbone)
@@ -186,14 +189,15 @@ class EditRewardModel(EditRewardPreTrainedModel):
             )
         rows = RowStructure.of(input_ids, attention_mask, image_index.repeat_interleave(num_dims, dim=0), self.config)
         positions = self._position_ids(input_ids, attention_mask, image_grid_thw[rows.images.flatten()])
-        features = torch.cat(self.encode_images(pixel_values, image_grid_thw))
+        features, deepstack = self._image_features(pixel_values, image_grid_thw)
         feature_index = rows.feature_index(image_grid_thw, self.model.visual.spatial_merge_size)
         token_row, token_col, valid, mask, reward_at = self._token_layout(input_ids, attention_mask, rows)
         ids = input_ids[token_row, token_col].masked_fill(~valid, self.config.vlm_config.text_config.pad_token_id or 0)
-        inputs_embeds = self._embed(ids, features, feature_index[token_row, token_col].masked_fill(~valid, -1))
+        token_features = feature_index[token_row, token_col].masked_fill(~valid, -1)
+        inputs_embeds = self._embed(ids, features, token_features)
         hidden = self.model.language_model(
             inputs_embeds=inputs_embeds, attention_mask=mask, position_ids=positions[:, token_row, token_col],
-            use_cache=False,
+            use_cache=False, **self._deepstack_inputs(deepstack, token_features),
         ).last_hidden_state
         pooled = hidden[reward_at].view(image_index.shape[0], num_dims, -1).float()
         with torch.autocast(pooled.device.type, enabled=False):  # float32 heads even under Trainer's bf16 autocast
@@ -230,6 +234,24 @@ class EditRewardModel(EditRewardPreTrainedModel):
     def encode_images(self, pixel_values: torch.Tensor, image_grid_thw: torch.LongTensor) -> tuple[torch.Tensor, ...]:
         """Vision-tower features of each distinct image, one tensor of visual tokens per image."""
         return self.model.get_image_features(pixel_values, image_grid_thw).pooler_output
+
+    def _image_features(self, pixel_values, image_grid_thw):
+        """One vision-tower pass over the distinct images: their visual tokens [tokens, hidden], concatenated, and
+        for a DeepStack backbone (Qwen3-VL) each DeepStack layer's features of the same tokens (else None)."""
+        output = self.model.get_image_features(pixel_values, image_grid_thw)
+        deepstack = getattr(output, "deepstack_features", None) if self.config.backbone_family.deepstack else None
+        return torch.cat(output.pooler_output), None if deepstack is None else [torch.cat(f) for f in deepstack]
+
+    @staticmethod
+    def _deepstack_inputs(deepstack, token_features) -> dict:
+        """The language model's DeepStack inputs for the computed tokens: the visual positions and, per DeepStack
+        layer, the features of the visual token at each of them (in row-major order, as the decoder adds them), so
+        that packed rows receive exactly what their own rows would. Empty for a backbone without DeepStack."""
+        if deepstack is None:
+            return {}
+        is_image = token_features >= 0
+        at = token_features[is_image]
+        return {"visual_pos_masks": is_image, "deepstack_visual_embeds": [layer[at] for layer in deepstack]}
 
     def _shares_prefix(self) -> bool:
         """Shared-prefix packing needs a custom 4-D mask, which flash attention kernels cannot take."""

@@ -133,3 +133,47 @@ def instruction_pairs(photos):
         return datasets.Dataset.from_list(rows, features=pair_features())
 
     return build
+
+
+# Qwen3-VL: the same fixtures on a tiny random Qwen3-VL (patch 16: 32 x 32 px per visual token; DeepStack into the
+# first two of three decoder layers) with Qwen3-VL's tokenizer and chat template.
+QWEN3_PIXELS = 128 * 128  # 16 visual tokens per square image
+QWEN3_SIZE = dict(layers=3, vision_depth=3)
+
+
+@pytest.fixture(scope="session")
+def make_qwen3_processor():
+    from editreward import EditRewardProcessor
+    from editreward.offline import image_processor, qwen3_vl_chat_template, qwen3_vl_tokenizer
+
+    tokenizer = qwen3_vl_tokenizer()
+
+    def make(pixels: int = QWEN3_PIXELS, **kwargs):
+        return EditRewardProcessor(
+            image_processor=image_processor(pixels, family="qwen3_vl"), tokenizer=tokenizer,
+            chat_template=qwen3_vl_chat_template(), image_pixels=pixels, **kwargs,
+        )
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def qwen3_processor(make_qwen3_processor):
+    return make_qwen3_processor()
+
+
+@pytest.fixture(scope="session")
+def make_qwen3_model():
+    """`make(processor, seed, **config)`: a tiny random Qwen3-VL EditReward model (seeded) that agrees with it."""
+    import torch
+
+    from editreward import EditRewardConfig, EditRewardModel
+    from editreward.offline import backbone_config
+
+    def make(processor, seed: int = 0, initializer_range: float = 0.02, **config_kwargs):
+        torch.manual_seed(seed)
+        vlm_config = backbone_config(processor.tokenizer, family="qwen3_vl", initializer_range=initializer_range,
+                                     **QWEN3_SIZE)  # fmt: skip
+        return EditRewardModel(EditRewardConfig.from_processor(processor, vlm_config, **config_kwargs)).eval()
+
+    return make

@@ -13,6 +13,12 @@ two Sequential heads. Key mapping (official -> EditRewardModel):
     embed_tokens.weight[<|Reward|> id] -> reward_token.weight   (the one trained row; the matrix is kept as it is)
     lm_head.*                  -> dropped (the official forward never uses it)
 
+Checkpoints the official Qwen3-VL code trains (`Qwen3_VLRewardModelBT_MultiHead`, transformers 4.57) have the same
+module layout (`model.visual.*` with its `deepstack_merger_list`, `model.language_model.*`, `lm_head`, `rm_heads`),
+so the same mapping serves; the family comes from the base's config. A Qwen2.5-VL checkpoint converts with
+sequential positions (what the released models ran with), a Qwen3-VL one with M-RoPE (the official Qwen3-VL class
+passes input_ids and grids to the backbone, which computes it, and adds the DeepStack features).
+
 Heavy libraries are imported inside the functions, so that the `editreward` command starts at once.
 """
 
@@ -24,6 +30,9 @@ from pathlib import Path
 from .utils.locations import resolve_model_location
 
 RELEASED_HEADS = {"head_0": "instruction_following", "head_1": "visual_quality"}
+# The positions each family's official forward ran with: Qwen2.5-VL's passed no input_ids to the backbone (1-D
+# positions), Qwen3-VL's passes them with the grids (3-D interleaved M-RoPE).
+OFFICIAL_POSITION_MODES = {"qwen2_5_vl": "sequential", "qwen3_vl": "mrope"}
 LAYOUT_PREFIXES = (  # checked in order: the module layout first, then the legacy one
     ("model.visual.", "model.visual."),
     ("model.language_model.", "model.language_model."),
@@ -76,6 +85,7 @@ def convert_official_checkpoint(checkpoint, base, out_dir, *, dtype=None, image_
     render_converted_model_card(
         checkpoint=str(checkpoint), base=str(base), license=license or _card_license(cards),
         dimensions=config.dimensions, image_pixels=config.image_pixels, dtype=str(dtype).removeprefix("torch."),
+        family=config.backbone_family.name, patch_group=config.patch_group,
     ).save(out_dir / "README.md")
     return out_dir
 
@@ -151,19 +161,22 @@ def plan_conversion(source_shapes: dict, target_shapes: dict, reward_token_id: i
 
 def converted_config(base_dir, processor, embedding_rows: int):
     """The EditRewardConfig of a released model: base architecture with the checkpoint's vocabulary rows,
-    sequential positions, mean fusion, and the processor's prompts, reward token and pixel budget."""
+    its official positions (OFFICIAL_POSITION_MODES), mean fusion, and the processor's prompts, reward token and pixel
+    budget."""
     from transformers import AutoConfig
 
     from .modeling_editreward import EditRewardConfig
 
     vlm_config = AutoConfig.from_pretrained(base_dir)
-    if vlm_config.model_type != "qwen2_5_vl":
+    if vlm_config.model_type not in OFFICIAL_POSITION_MODES:
         raise ValueError(
-            f"{base_dir}: model_type {vlm_config.model_type!r}; the released EditReward models are Qwen2.5-VL "
-            "(qwen2_5_vl) models such as Qwen/Qwen2.5-VL-7B-Instruct or XiaomiMiMo/MiMo-VL-7B-SFT-2508."
+            f"{base_dir}: model_type {vlm_config.model_type!r}; official EditReward models are Qwen2.5-VL "
+            "(qwen2_5_vl: Qwen/Qwen2.5-VL-7B-Instruct, XiaomiMiMo/MiMo-VL-7B-SFT-2508) or Qwen3-VL (qwen3_vl: "
+            "Qwen/Qwen3-VL-8B-Instruct) models."
         )
     vlm_config.text_config.vocab_size = embedding_rows  # the official code resized the matrix to len(tokenizer)
-    config = EditRewardConfig.from_processor(processor, vlm_config, fusion="mean", position_mode="sequential")
+    position_mode = OFFICIAL_POSITION_MODES[vlm_config.model_type]
+    config = EditRewardConfig.from_processor(processor, vlm_config, fusion="mean", position_mode=position_mode)
     config.check_processor(processor)
     return config
 

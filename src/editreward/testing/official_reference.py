@@ -6,6 +6,13 @@ official way: one backbone pass per dimension prompt with every image of every r
 `<|Reward|>` row included) with the vision features scattered in, plain sequential 1-D positions on all three rope
 axes, the head over all hidden states with the reward-token position picked, then the mean of the two heads'
 `[mu, log_sigma]`.
+
+The official Qwen3-VL class (`Qwen3_VLRewardModelBT_MultiHead`) differs in one place, its backbone call: it passes
+`input_ids`, `pixel_values`, `image_grid_thw` and the attention mask to `Qwen3VLModel`, which scatters the visual
+tokens, adds the DeepStack features after the first decoder layers and computes 3-D interleaved M-RoPE itself. The
+oracle makes the same call on transformers' own `Qwen3VLModel` (under transformers 5 it also needs
+`mm_token_type_ids`, which 4.57 derived from `input_ids`), one row per (triplet, dimension), every image encoded
+in every row: nothing of EditRewardModel's feature scattering, DeepStack placement, packing or positions is used.
 """
 
 import copy
@@ -24,20 +31,27 @@ def official_head(hidden_size: int) -> nn.Sequential:
     )
 
 
+OFFICIAL_CLASSES = {"qwen2_5_vl": "Qwen2_5_VLForConditionalGeneration", "qwen3_vl": "Qwen3VLForConditionalGeneration"}
+
+
 class OfficialRewardModel(nn.Module):
-    """The module tree of the released checkpoints: Qwen2_5_VLForConditionalGeneration's `model` and `lm_head`
-    with the vocabulary resized after `<|Reward|>` was appended, and `rm_heads.head_0/1` kept in float32."""
+    """The module tree of the official checkpoints: Qwen2_5_VLForConditionalGeneration's (or, for a Qwen3-VL
+    config, Qwen3VLForConditionalGeneration's) `model` and `lm_head` with the vocabulary resized after `<|Reward|>`
+    was appended, and `rm_heads.head_0/1` kept in float32."""
 
     def __init__(self, vlm_config, num_tokens: int, dtype=torch.float32):
-        from transformers import Qwen2_5_VLForConditionalGeneration
+        import transformers
 
         super().__init__()
-        vlm = Qwen2_5_VLForConditionalGeneration(copy.deepcopy(vlm_config)).to(dtype)  # resizing edits the config
+        generation_class = getattr(transformers, OFFICIAL_CLASSES[vlm_config.model_type])
+        # _from_config sets the attention implementation (a bare constructor leaves it None); resizing edits the config
+        vlm = generation_class._from_config(copy.deepcopy(vlm_config)).to(dtype)
         vlm.resize_token_embeddings(num_tokens)
         self.model, self.lm_head = vlm.model, vlm.lm_head
         hidden = vlm_config.text_config.hidden_size
         self.rm_heads = nn.ModuleDict({f"head_{i}": official_head(hidden) for i in range(2)}).float()
         self.image_token_id = vlm_config.image_token_id
+        self.family = vlm_config.model_type
         self.eval()
 
 
@@ -110,6 +124,24 @@ def official_inputs(tokenizer, image_processor, chat_template, pixels, rubric, s
 @torch.no_grad()
 def official_head_output(model: OfficialRewardModel, head: str, inputs: dict, reward_token_id: int) -> torch.Tensor:
     """[batch, 2] = `[mu, log_sigma]` of one head, the way the released models were run."""
+    input_ids = inputs["input_ids"]
+    hidden = (_qwen3_vl_hidden if model.family == "qwen3_vl" else _qwen25_vl_hidden)(model, inputs)
+    logits = model.rm_heads[head](hidden.float())  # every position, as the official code, then the reward token's
+    return logits[input_ids == reward_token_id].view(input_ids.shape[0], 2)
+
+
+def _qwen3_vl_hidden(model, inputs):
+    """The official Qwen3-VL backbone call: Qwen3VLModel on ids, pixels and grids (its M-RoPE, its DeepStack)."""
+    input_ids = inputs["input_ids"]
+    return model.model(
+        input_ids=input_ids, attention_mask=inputs["attention_mask"], pixel_values=inputs["pixel_values"],
+        image_grid_thw=inputs["image_grid_thw"], mm_token_type_ids=(input_ids == model.image_token_id).int(),
+        use_cache=False,
+    ).last_hidden_state
+
+
+def _qwen25_vl_hidden(model, inputs):
+    """The released Qwen2.5-VL backbone call: features scattered by hand, then 1-D positions on all rope axes."""
     input_ids, attention_mask = inputs["input_ids"], inputs["attention_mask"]
     embeds = model.model.get_input_embeddings()(input_ids)
     pixel_values = inputs["pixel_values"].to(model.model.visual.dtype)
@@ -117,12 +149,10 @@ def official_head_output(model: OfficialRewardModel, head: str, inputs: dict, re
     image_mask = (input_ids == model.image_token_id).unsqueeze(-1).expand_as(embeds)
     embeds = embeds.masked_scatter(image_mask, image_embeds.to(embeds.dtype))
     positions = (attention_mask.long().cumsum(-1) - 1).masked_fill(attention_mask == 0, 1)
-    hidden = model.model.language_model(
+    return model.model.language_model(
         inputs_embeds=embeds, attention_mask=attention_mask, position_ids=positions.unsqueeze(0).expand(3, -1, -1),
         use_cache=False,
     ).last_hidden_state
-    logits = model.rm_heads[head](hidden.float())  # every position, as the official code, then the reward token's
-    return logits[input_ids == reward_token_id].view(input_ids.shape[0], 2)
 
 
 def official_scores(model, tokenizer, image_processor, chat_template, pixels, sources, instructions, edits,
