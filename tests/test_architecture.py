@@ -30,6 +30,7 @@ ROOM_OF_PREFIX = {
     "editreward.evaluate_metrics": "evaluate_metrics",
     "editreward.hub_card": "hub_card",
     "editreward.curation": "curation",
+    "editreward.rewards": "rewards",
 }
 ALLOWED = {  # room -> the rooms it may import (besides itself); faces may import any
     "modeling": set(),
@@ -40,6 +41,7 @@ ALLOWED = {  # room -> the rooms it may import (besides itself); faces may impor
     "hub_card": {"evaluate_metrics", "modeling", "utils"},
     "curation": {"modeling", "utils", "hub_card"},  # hub_card: the folder's config and weight headers
     "namespace": {"modeling"},
+    "rewards": {"modeling", "utils"},
 }
 # The model ships to the Hub alone as remote code: beyond the standard library, only these.
 MODEL_THIRD_PARTY = {"torch", "transformers", "numpy", "PIL", "huggingface_hub", "safetensors",
