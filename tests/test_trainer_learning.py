@@ -71,3 +71,30 @@ def test_tiny_model_learns_which_edit_the_instruction_asks_for(tokenizer, short_
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     assert losses[-1] < 0.5 * losses[0]
     assert held_out_accuracy(trainer.model.eval(), short_processor, held_out) >= 0.8  # chance is 0.5
+
+
+def test_tiny_qwen3_vl_model_learns_which_edit_the_instruction_asks_for(make_qwen3_processor, make_qwen3_model,
+                                                                       tmp_path, seed=0):  # fmt: skip
+    """The same task on a tiny random Qwen3-VL (DeepStack, interleaved M-RoPE, 32-pixel patch groups: 4 visual
+    tokens per 64 x 64 photo), full training through the same trainer and scorer. Measured: seed 0 held-out
+    accuracy 1.0 after 150 steps (loss 0.70 -> 0.14); seed 1 is slower (loss 0.39 at 150 steps, 0.24 and accuracy
+    1.0 at 250); seed 2's untrained model already scores 0.81 on these 16 held-out pairs, so its precondition fails."""
+    from conftest import SHORT_PROMPTS
+
+    processor = make_qwen3_processor(pixels=64 * 64, rubric_prompts=SHORT_PROMPTS)
+    rng = np.random.default_rng(seed)
+    train = instruction_dependent_pairs([c for name in TRAIN_PHOTOS for c in crops(name, 6, rng)])
+    held_out = instruction_dependent_pairs([c for name in HELD_OUT_PHOTOS for c in crops(name, 4, rng)])
+    model = make_qwen3_model(processor, seed=seed, initializer_range=0.2)
+    assert held_out_accuracy(model, processor, held_out) < 0.75  # untrained: near chance
+    args = EditRewardTrainingArguments(
+        output_dir=str(tmp_path), per_device_train_batch_size=4, max_steps=150, learning_rate=1e-3,
+        lr_scheduler_type="constant", logging_steps=30, report_to="none", save_strategy="no",
+        gradient_checkpointing=False, loss="bradley_terry", seed=seed, disable_tqdm=True,
+    )
+    trainer = EditRewardTrainer(model=model.train(), args=args, processing_class=processor,
+                                train_dataset=datasets.Dataset.from_list(train, features=pair_features()))
+    trainer.train()
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    assert losses[-1] < 0.5 * losses[0]
+    assert held_out_accuracy(trainer.model.eval(), processor, held_out) >= 0.8  # chance is 0.5
