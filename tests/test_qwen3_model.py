@@ -152,3 +152,14 @@ def test_a_saved_qwen3_vl_model_loads_as_remote_code_without_the_package(make_qw
     with torch.no_grad():
         local = model(**qwen3_processor([reloaded[0]] * 2, ["mirror it"] * 2, reloaded[1:])).mu
     torch.testing.assert_close(torch.load(tmp_path / "mu.pt"), local)
+
+
+def test_the_lora_targets_are_the_qwen3_vl_decoder_projections_only(make_qwen3_model, qwen3_processor):
+    import re
+
+    from editreward.trainer.trainer import LANGUAGE_MODEL_LORA_TARGETS
+
+    model = make_qwen3_model(qwen3_processor)
+    targeted = [name for name, _ in model.named_modules() if re.fullmatch(LANGUAGE_MODEL_LORA_TARGETS, name)]
+    layers = model.config.vlm_config.text_config.num_hidden_layers
+    assert len(targeted) == 7 * layers and all(name.startswith("model.language_model.layers.") for name in targeted)

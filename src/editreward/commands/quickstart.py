@@ -16,6 +16,8 @@ def register(subparsers):
                         help="tiny data and a few steps: checks the pipeline in seconds")
     parser.add_argument("--seed", type=non_negative_int, default=0,
                         help="seed of the data, the initial weights and the order")
+    parser.add_argument("--family", choices=["qwen2_5_vl", "qwen3_vl"], default="qwen2_5_vl",
+                        help="backbone family of the small model (default: %(default)s)")
     parser.set_defaults(handler=run)
     return parser
 
@@ -23,7 +25,7 @@ def register(subparsers):
 def run(args) -> int:
     from ..quickstart.run import run_quickstart
 
-    run_quickstart(args.output_dir, fast=args.fast, seed=args.seed)
+    run_quickstart(args.output_dir, fast=args.fast, seed=args.seed, family=args.family)
     return 0
 
 

@@ -37,7 +37,8 @@ from .training import build_model, describe_model, train
 
 
 def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, dataset_options: dict | None = None,
-                   training_overrides: dict | None = None, progress: bool = True) -> dict:  # fmt: skip
+                   training_overrides: dict | None = None, progress: bool = True,
+                   family: str = "qwen2_5_vl") -> dict:  # fmt: skip
     """Run the four steps and return a summary: paths, the evaluation, the table, the demo's output, timings.
 
     Args:
@@ -47,6 +48,7 @@ def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, dataset_opt
         dataset_options: overrides of `build_edit_dataset`'s arguments.
         training_overrides: overrides of `TRAINING_RECIPE` (or `FAST_TRAINING`).
         progress: show the Trainer's progress bar (with the time left).
+        family: the backbone family, `qwen2_5_vl` or `qwen3_vl`.
     """
     require_quickstart_modules()
     use_offline_environment(overwrite=False)
@@ -60,7 +62,7 @@ def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, dataset_opt
     timings["data"] = time.monotonic() - start
 
     print(_heading("2/4 Training a small EditReward model from random initialisation"))
-    model, processor = build_model(seed)
+    model, processor = build_model(seed, family=family)
     recipe = {**TRAINING_RECIPE, **(FAST_TRAINING if fast else {}), **(training_overrides or {})}
     print(describe_model(model))
     mark = time.monotonic()

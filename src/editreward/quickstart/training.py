@@ -1,5 +1,5 @@
-"""The quickstart's model and its training: a small Qwen2.5-VL backbone from random initialisation, the real Qwen2.5
-tokenizer offline, trained with `EditRewardTrainer` for the recipe's fixed number of steps."""
+"""The quickstart's model and its training: a small Qwen2.5-VL (or Qwen3-VL) backbone from random initialisation, the
+family's real tokenizer offline, trained with `EditRewardTrainer` for the recipe's fixed number of steps."""
 
 import math
 from pathlib import Path
@@ -9,27 +9,28 @@ from .recipe import MODEL_RECIPE, QUICKSTART_PROMPTS
 
 def build_processor(image_pixels: int = MODEL_RECIPE["image_pixels"],
                     edited_image_frames: str = MODEL_RECIPE["edited_image_frames"],
-                    patch_size: int = MODEL_RECIPE["patch_size"]):  # fmt: skip
-    """The processor: the real Qwen2.5 tokenizer and Qwen2.5-VL chat template, offline, with the short prompts."""
+                    patch_size: int = MODEL_RECIPE["patch_size"], family: str = "qwen2_5_vl"):  # fmt: skip
+    """The processor: the family's real tokenizer and chat template, offline, with the short prompts."""
     from ..modeling_editreward import EditRewardProcessor
-    from ..offline import image_processor, qwen25_tokenizer, qwen25_vl_chat_template
+    from ..offline import chat_template_for, image_processor, tokenizer_for
 
     return EditRewardProcessor(
-        image_processor(image_pixels, patch_size), qwen25_tokenizer(), chat_template=qwen25_vl_chat_template(),
+        image_processor(image_pixels, patch_size, family), tokenizer_for(family), chat_template=chat_template_for(family),
         rubric_prompts=QUICKSTART_PROMPTS, image_pixels=image_pixels, edited_image_frames=edited_image_frames,
     )  # fmt: skip
 
 
-def build_model(seed: int = 0, recipe: dict = MODEL_RECIPE):
-    """A randomly initialised EditReward model on a small Qwen2.5-VL backbone, and its processor."""
+def build_model(seed: int = 0, recipe: dict = MODEL_RECIPE, family: str = "qwen2_5_vl"):
+    """A randomly initialised EditReward model on a small Qwen2.5-VL (or `family="qwen3_vl"`: Qwen3-VL) backbone, and
+    its processor."""
     import torch
 
     from ..modeling_editreward import EditRewardConfig, EditRewardModel
     from ..offline import backbone_config
 
-    processor = build_processor(recipe["image_pixels"], recipe["edited_image_frames"], recipe["patch_size"])
+    processor = build_processor(recipe["image_pixels"], recipe["edited_image_frames"], recipe["patch_size"], family)
     backbone = backbone_config(processor.tokenizer, initializer_range=recipe["initializer_range"],
-                               patch_size=recipe["patch_size"], **recipe["backbone"])  # fmt: skip
+                               patch_size=recipe["patch_size"], family=family, **recipe["backbone"])  # fmt: skip
     config = EditRewardConfig.from_processor(processor, backbone, head_hidden_sizes=recipe["head_hidden_sizes"],
                                              position_mode=recipe["position_mode"])  # fmt: skip
     torch.manual_seed(seed)
@@ -40,7 +41,7 @@ def describe_model(model) -> str:
     trainable = sum(p.numel() for n, p in model.named_parameters() if "embed_tokens" not in n)
     text, vision = model.config.vlm_config.text_config, model.config.vlm_config.vision_config
     return (
-        f"Qwen2.5-VL backbone from random init: language model {text.num_hidden_layers} layers x {text.hidden_size} "
+        f"{model.config.backbone_family.title} backbone from random init: language model {text.num_hidden_layers} layers x {text.hidden_size} "
         f"({text.num_attention_heads} heads), vision tower {vision.depth} blocks x {vision.hidden_size}; "
         f"{trainable / 1e6:.2f}M trained parameters (plus the frozen {text.vocab_size:,}-token embedding matrix); "
         f"images at {math.isqrt(model.config.image_pixels)} px square "
