@@ -180,10 +180,11 @@ def test_unirl_request_is_answered_with_named_sub_rewards_and_item_errors(reward
                  "idempotency_key": f"k{i}"} for i, (s, t, e) in enumerate(zip(sources, instructions, edits))]
     requests[1]["history"][1]["image_b64"] = "not base64!"
     requests[3]["required_rewards"] = ["pickscore"]
+    requests[4]["history"][1]["image_b64"] = encode_image(edits[4].resize((20, 12)))
     response = score_unirl_request(reward, {"protocol_version": "1", "requests": requests})
     out = reward.score(*triplets)
     assert response["protocol_version"] == "1" and len(response["results"]) == 5
-    for i in (0, 2, 4):
+    for i in (0, 2):
         sub = response["results"][i]["editreward"]
         assert list(sub) == ["score", "instruction_following", "visual_quality"]  # means only, the reward first
         assert sub["score"] == pytest.approx(float(out.rewards[i]), abs=1e-5)
@@ -191,5 +192,6 @@ def test_unirl_request_is_answered_with_named_sub_rewards_and_item_errors(reward
         assert response["errors"][i] == {}
     assert "requests[1].history[1]: not valid base64" in response["errors"][1]["editreward"]
     assert "do not include 'editreward'" in response["errors"][3]["editreward"]
-    assert response["results"][1] == response["results"][3] == {}
+    assert response["errors"][4]["editreward"].startswith("requests[4].edited_image: image is 20x12 px")
+    assert response["results"][1] == response["results"][3] == response["results"][4] == {}
     assert response["identities"][2] == {key: requests[2][key] for key in response["identities"][2]}

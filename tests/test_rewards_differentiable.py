@@ -40,8 +40,8 @@ def test_differentiable_scores_equal_the_pil_path(make_processor, make_model, ph
     edits = [photos["chelsea"], photos["astronaut"].convert("L").convert("RGB"), photos["rocket"].resize((200, 150))]
     instructions = ["make it darker", "make it darker", "add a rocket"]
     expected = EditRewardFunction(model, processor)(sources, instructions, edits)
-    rewards = EditRewardFunction(model, processor, differentiable=True)(sources, instructions,
-                                                                        [as_tensor(e).requires_grad_() for e in edits])  # fmt: skip
+    tensors = [as_tensor(e).requires_grad_() for e in edits]
+    rewards = EditRewardFunction(model, processor, differentiable=True)(sources, instructions, tensors)
     assert rewards.requires_grad
     torch.testing.assert_close(rewards.detach(), expected, atol=SCORE_TOLERANCE, rtol=0)
 

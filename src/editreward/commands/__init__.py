@@ -9,7 +9,7 @@
 
 import importlib
 
-COMMANDS = ("score", "quickstart", "evaluate", "metric", "convert", "card", "push", "curate")
+COMMANDS = ("score", "quickstart", "evaluate", "metric", "convert", "card", "push", "curate", "serve")
 
 
 def register_all(subparsers) -> None:

@@ -81,7 +81,7 @@ def score_unirl_request(function, payload: dict, limits: wire.Limits = wire.Limi
         output, errors = function.score_items([outcomes[i].source for i in good],
                                               [outcomes[i].instruction for i in good],
                                               [outcomes[i].edited for i in good])  # fmt: skip
-        for k, i in enumerate(good):
-            outcomes[i] = (wire.ItemError(f"requests[{i}]: {errors[k]}") if k in errors
-                           else wire.outcome_record(output, k, function.dimensions))  # fmt: skip
+        for k, i in enumerate(good):  # named by the request, as unirl_items names its own errors
+            message = wire.join_name(f"requests[{i}]", wire.item_message(errors[k])) if k in errors else None
+            outcomes[i] = wire.ItemError(message) if message else wire.outcome_record(output, k, function.dimensions)
     return wire.unirl_response(payload, outcomes)

@@ -227,7 +227,7 @@ class EditRewardFunction:
             weights = self.weights.to(fields["mu"].device)
             mean, spread = fields["mu"] @ weights, ((sigma**2) @ weights**2).sqrt()
         rewards = mean - self.uncertainty_penalty * spread if self.uncertainty_penalty else mean
-        out = RewardOutput(rewards=rewards, score=fields["score"], score_sigma=score_sigma, mu=fields["mu"], sigma=sigma)
+        out = {"rewards": rewards, "score": fields["score"], "score_sigma": score_sigma, "mu": fields["mu"], "sigma": sigma}
         return RewardOutput(**{name: value.to(items["device"]) for name, value in out.items()})
 
     def _forward(self, items, members: list[int]) -> dict:

@@ -5,6 +5,7 @@ import base64
 import binascii
 import io
 import math
+import re
 from dataclasses import dataclass
 
 from PIL import Image
@@ -39,6 +40,20 @@ class ItemError(ValueError):
     def __init__(self, message: str, status: int = 422):
         super().__init__(message)
         self.status = status
+
+
+# the scorer names a failing edit by its position in its batch, which means nothing to a client: name the field
+_BATCH_POSITION = re.compile(r"^(source_image|edited_image|instruction)s\[\d+\]")
+
+
+def item_message(message: str) -> str:
+    """A scorer's error about one edit, its batch position replaced by the field (".edited_image: ...")."""
+    return _BATCH_POSITION.sub(lambda m: "." + m.group(1), message)
+
+
+def join_name(name: str, message: str) -> str:
+    """`name` in front of an item's message ("items[3]" + ".edited_image: ..." or + ": ...")."""
+    return name + ("" if message.startswith(".") else ": ") + message
 
 
 @dataclass
