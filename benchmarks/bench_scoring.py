@@ -71,7 +71,8 @@ def bench_groups(model, processor, flop_models, repeats: int) -> list[tuple]:
 
 def print_groups(table):
     print("\nedited images per second (median of the interleaved repetitions; time per group: median (min-max));")
-    print("x reference: measured speed-up; FLOP model: the speed-up FLOP counts predict here and for the 7B model")
+    print("x reference: measured speed-up; FLOP model: the speed-up FLOP counts predict here and for the full-size "
+          "model (Qwen2.5-VL-7B or Qwen3-VL-8B)")
     print(f"{'edits':>5}  {'side':<32}{'edits/s':>9}  {'time per group':<28}{'x reference':>11}  {'FLOP model':>14}")
     layout_of = {"batched, one row per dimension": "rows", "batched, shared prefix": "packed"}
     for count, times, difference, (here, full) in table:
@@ -103,8 +104,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     threads = set_threads(args.threads)
     print(f"load average at start: {load_average()}")
-    processor = build_processor()
-    models = {size: build_model(processor, size, position_mode=args.position_mode) for size in ("tiny", "small")}
+    processor = build_processor(args.family)
+    models = {size: build_model(processor, size, family=args.family, position_mode=args.position_mode)
+              for size in ("tiny", "small")}  # fmt: skip
     model = models[args.size]
     probe = processor(source_images=[photo("coffee")] * 2, instructions=[INSTRUCTIONS["coffee"]] * 2,
                       edited_images=edits_of(photo("coffee"))[:2])  # fmt: skip

@@ -133,8 +133,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     threads = set_threads(args.threads)
     print(f"load average at start: {load_average()}")
-    processor = build_processor()
-    model = build_model(processor, args.size, position_mode=args.position_mode, head_dropout=0.0)
+    processor = build_processor(args.family)
+    model = build_model(processor, args.size, family=args.family, position_mode=args.position_mode, head_dropout=0.0)
     with tempfile.TemporaryDirectory() as output_dir:
         trainer = build_trainer(model, processor, pair_rows(), output_dir)
         rows = [trainer.train_dataset[i] for i in range(len(trainer.train_dataset))]  # as the dataloader yields them
@@ -167,7 +167,7 @@ def main(argv=None):
     for side, seconds in per_pair.items():
         print(f"  {side:<40} {spread(seconds, 1e3, 'ms')}")
     print(f"  ratio reference / trainer: {reference / ours:.2f}x; the FLOP model predicts "
-          f"{predicted[0]:.2f}x for this config and {predicted[1]:.2f}x for the 7B model")  # fmt: skip
+          f"{predicted[0]:.2f}x for this config and {predicted[1]:.2f}x for the full-size model")  # fmt: skip
     print(f"\nload average at end: {load_average()}")
 
 

@@ -17,8 +17,15 @@ from PIL import Image, ImageFilter, ImageOps  # noqa: E402
 from editreward.modeling_editreward.configuration_editreward import DEFAULT_IMAGE_PIXELS  # noqa: E402
 
 PIXELS = DEFAULT_IMAGE_PIXELS  # 448 x 448: 32 x 32 = 1,024 patches, 256 visual tokens after the 2 x 2 merge
-PATCHES_PER_IMAGE = 1024
-TOKENS_PER_IMAGE = 256
+FAMILIES = ("qwen2_5_vl", "qwen3_vl")
+
+
+def image_cost(config) -> tuple[int, int]:
+    """(patches, visual tokens) of one 448 x 448 image (the budget) for a backbone config's patch and merge:
+    (1,024, 256) for Qwen2.5-VL's 14-pixel patches, (784, 196) for Qwen3-VL's 16-pixel ones."""
+    vision = config.vision_config
+    patches = PIXELS // vision.patch_size**2
+    return patches, patches // vision.spatial_merge_size**2
 
 # Square sources of different sizes, each of which resizes to exactly 448 x 448 at the budget, so that every image
 # costs what the issue specifies (other aspect ratios give fewer tokens; so do sides 600 and 768, which Qwen's
@@ -51,6 +58,27 @@ QWEN25_VL_7B = dict(
                    vision_heads=16),  # fmt: skip
     vision_ffn=3420,
 )
+QWEN3_VL_8B = dict(  # Qwen/Qwen3-VL-8B-Instruct's config.json
+    overrides=dict(hidden=4096, layers=36, heads=32, kv_heads=8, ffn=12288, vision_hidden=1152, vision_depth=27,
+                   vision_heads=16),  # fmt: skip
+    vision_ffn=4304,
+)
+FULL_SIZE = {"qwen2_5_vl": ("Qwen2.5-VL-7B", QWEN25_VL_7B), "qwen3_vl": ("Qwen3-VL-8B", QWEN3_VL_8B)}
+
+
+def full_size_config(tokenizer, family: str = "qwen2_5_vl"):
+    """The backbone config of Qwen2.5-VL-7B or Qwen3-VL-8B (random weights; FLOP counts and the GPU check)."""
+    from editreward.offline import backbone_config
+
+    spec = FULL_SIZE[family][1]
+    config = backbone_config(tokenizer, "small", family=family, **spec["overrides"])
+    config.vision_config.intermediate_size = spec["vision_ffn"]
+    if family == "qwen2_5_vl":
+        config.vision_config.fullatt_block_indexes = [7, 15, 23, 31]
+    else:
+        config.vision_config.deepstack_visual_indexes = [8, 16, 24]
+        config.vision_config.num_position_embeddings = 2304
+    return config
 
 
 def set_threads(threads: int) -> int:
@@ -67,41 +95,40 @@ def add_common_arguments(parser, repeats: int):
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default: 1, see set_threads)")
     parser.add_argument("--position-mode", choices=("mrope", "sequential"), default="mrope",
                         help="rope positions: mrope (the model's default) or sequential (the released checkpoints)")
+    parser.add_argument("--family", choices=FAMILIES, default="qwen2_5_vl",
+                        help="backbone family (default: qwen2_5_vl)")
     return parser
 
 
 
-def build_processor():
-    """The real Qwen2.5 tokenizer and chat template, the released rubric prompts, 200,704 px per image."""
+def build_processor(family: str = "qwen2_5_vl"):
+    """The family's real tokenizer and chat template, the released rubric prompts, 200,704 px per image."""
     from editreward import EditRewardProcessor
-    from editreward.offline import image_processor, qwen25_tokenizer, qwen25_vl_chat_template
+    from editreward.offline import chat_template_for, image_processor, tokenizer_for
 
-    return EditRewardProcessor(image_processor=image_processor(PIXELS), tokenizer=qwen25_tokenizer(),
-                               chat_template=qwen25_vl_chat_template(), image_pixels=PIXELS)  # fmt: skip
+    return EditRewardProcessor(image_processor=image_processor(PIXELS, family=family), tokenizer=tokenizer_for(family),
+                               chat_template=chat_template_for(family), image_pixels=PIXELS)  # fmt: skip
 
 
-def vlm_config(tokenizer, size: str):
-    """The backbone config of a size in SIZES, or of Qwen2.5-VL-7B (`"7b"`, for FLOP counts only)."""
+def vlm_config(tokenizer, size: str, family: str = "qwen2_5_vl"):
+    """The backbone config of a size in SIZES, or the family's full size (`"full"`, for FLOP counts only)."""
     from editreward.offline import backbone_config
 
-    if size == "7b":
-        config = backbone_config(tokenizer, "small", **QWEN25_VL_7B["overrides"])
-        config.vision_config.intermediate_size = QWEN25_VL_7B["vision_ffn"]
-        config.vision_config.fullatt_block_indexes = [7, 15, 23, 31]
-        return config
+    if size == "full":
+        return full_size_config(tokenizer, family)
     spec = SIZES[size]
-    config = backbone_config(tokenizer, spec["preset"], **spec["overrides"])
+    config = backbone_config(tokenizer, spec["preset"], family=family, **spec["overrides"])
     if spec["vision_ffn"]:
         config.vision_config.intermediate_size = spec["vision_ffn"]
     return config
 
 
-def build_model(processor, size: str, seed: int = 0, **config_kwargs):
+def build_model(processor, size: str, seed: int = 0, family: str = "qwen2_5_vl", **config_kwargs):
     """A random EditRewardModel of a preset size that agrees with `processor`, in eval mode, float32."""
     from editreward import EditRewardConfig, EditRewardModel
 
     torch.manual_seed(seed)
-    config = EditRewardConfig.from_processor(processor, vlm_config(processor.tokenizer, size), **config_kwargs)
+    config = EditRewardConfig.from_processor(processor, vlm_config(processor.tokenizer, size, family), **config_kwargs)
     return EditRewardModel(config).eval()
 
 

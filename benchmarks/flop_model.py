@@ -1,11 +1,12 @@
 """The benchmarks' FLOP model and compute shares: what a FLOP count predicts for each way of scoring a batch, here
-and for Qwen2.5-VL-7B, and the measured vision share, printed beside the measured speed-ups."""
+and for the full-size model (Qwen2.5-VL-7B, Qwen3-VL-8B), and the measured vision share, printed beside the measured
+speed-ups. `python benchmarks/flop_model.py` prints the full-size FLOP model of scoring K edits for both families."""
 
 import statistics
 from dataclasses import dataclass
 
 import torch
-from common import INSTRUCTIONS, PATCHES_PER_IMAGE, PIXELS, TOKENS_PER_IMAGE, edits_of, photo, vlm_config
+from common import FULL_SIZE, INSTRUCTIONS, PIXELS, edits_of, image_cost, photo, vlm_config
 from reference_pass import Row, split_rows
 from timing import interleaved, machine
 
@@ -15,7 +16,7 @@ class FlopModel:
     square of each row (QK^T and AV, as SDPA computes them under a mask). Backward costs about twice the forward
     on both sides of a comparison, so forward ratios predict training ratios too."""
 
-    vision_per_image: float  # blocks and patch embedding on 1,024 patches, merger on 256 tokens
+    vision_per_image: float  # blocks and patch embedding on every patch, merger(s) on every visual token
     language_per_token: float  # 2 x language-model parameters without the embedding matrix
     attention_per_pair: float  # per (query, key) pair: 4 x attention width x layers
     language_params: int
@@ -23,18 +24,20 @@ class FlopModel:
 
     @classmethod
     def of(cls, config) -> "FlopModel":
-        from transformers import Qwen2_5_VLModel
+        from editreward.modeling_editreward.backbones_editreward import backbone_family
 
         with torch.device("meta"):
-            backbone = Qwen2_5_VLModel._from_config(config)
+            backbone = backbone_family(config.model_type).get("model_class")._from_config(config)
         count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
         visual, language = backbone.visual, backbone.language_model
         text = config.text_config
-        width = text.num_attention_heads * (text.hidden_size // text.num_attention_heads)
+        head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+        width = text.num_attention_heads * head_dim
         language_params = count(language) - count(language.embed_tokens)
+        patches, tokens = image_cost(config)
+        mergers = count(visual.merger) + count(getattr(visual, "deepstack_merger_list", torch.nn.ModuleList()))
         return cls(
-            vision_per_image=2 * (count(visual.blocks) + count(visual.patch_embed)) * PATCHES_PER_IMAGE
-            + 2 * count(visual.merger) * TOKENS_PER_IMAGE,
+            vision_per_image=2 * (count(visual.blocks) + count(visual.patch_embed)) * patches + 2 * mergers * tokens,
             language_per_token=2 * language_params, attention_per_pair=4 * width * text.num_hidden_layers,
             language_params=language_params, vision_params=count(visual),
         )  # fmt: skip
@@ -91,13 +94,17 @@ def measured_vision_share(model, row: Row, repeats: int) -> tuple[float, float]:
 
 
 def describe_config(model, processor, size: str, threads: int, tokens_per_row: list[int], share_repeats: int = 3):
-    """Print what is measured: sizes, tokens, compute shares (this config's and the 7B model's), threads, versions.
-    Returns the FLOP models of this config and of the 7B model."""
+    """Print what is measured: sizes, tokens, compute shares (this config's and the family's full-size model's:
+    Qwen2.5-VL-7B or Qwen3-VL-8B), threads, versions. Returns the FLOP models of this config and of the full size."""
     import transformers
 
     text, vision = model.config.vlm_config.text_config, model.config.vlm_config.vision_config
     tokens = sum(tokens_per_row) / len(tokens_per_row)
-    mine, full = FlopModel.of(model.config.vlm_config), FlopModel.of(vlm_config(processor.tokenizer, "7b"))
+    family = model.config.backbone_family.name
+    full_name = FULL_SIZE[family][0]
+    mine = FlopModel.of(model.config.vlm_config)
+    full = FlopModel.of(vlm_config(processor.tokenizer, "full", family))
+    patches, visual_tokens = image_cost(model.config.vlm_config)
     vision_share = lambda f: 2 * f.vision_per_image / (f.language_per_token * tokens)  # noqa: E731
     attention_share = lambda f: f.attention_per_pair * tokens / f.language_per_token  # noqa: E731
     print(f"machine: {machine()}")
@@ -108,17 +115,52 @@ def describe_config(model, processor, size: str, threads: int, tokens_per_row: l
           f"{mine.language_params / 1e6:.1f}M params without embeddings; vision {vision.depth} blocks x "
           f"{vision.hidden_size} (MLP {vision.intermediate_size}), {mine.vision_params / 1e6:.2f}M params; "
           f"position mode {model.config.position_mode}")  # fmt: skip
-    print(f"inputs: {PIXELS:,} px per image = {PATCHES_PER_IMAGE:,} patches -> {TOKENS_PER_IMAGE} visual tokens; "
+    print(f"inputs: {PIXELS:,} px per image = {patches:,} patches -> {visual_tokens} visual tokens; "
           f"released rubric prompts; tokens per (triplet, dimension) row {min(tokens_per_row)}-{max(tokens_per_row)}")
     print(f"vision share (2 images' encoding / one row's language model), linear-layer FLOPs: {vision_share(mine):.2f} "
-          f"here, {vision_share(full):.2f} for Qwen2.5-VL-7B")  # fmt: skip
+          f"here, {vision_share(full):.2f} for {full_name}")  # fmt: skip
     print(f"attention / linear-layer FLOPs of the language model on one row: {attention_share(mine):.2f} here, "
-          f"{attention_share(full):.2f} for the 7B model (attention grows with the square of a packed row's length, "
+          f"{attention_share(full):.2f} for {full_name} (attention grows with the square of a packed row's length, "
           "so a larger share here penalises shared-prefix packing)")  # fmt: skip
     row = split_rows(processor(source_images=[photo("astronaut")], instructions=[INSTRUCTIONS["astronaut"]],
                                edited_images=[edits_of(photo("astronaut"))[0]]), processor.dimensions)[0]  # fmt: skip
     vision_s, language_s = measured_vision_share(model, row, share_repeats)
     print(f"vision share measured here (forward time): {vision_s / language_s:.2f} "
           f"({vision_s * 1e3:.0f} ms / {language_s * 1e3:.0f} ms; attention and elementwise work, which the FLOP "
-          "count leaves out, weigh more at these widths than at 7B)")  # fmt: skip
+          "count leaves out, weigh more at these widths than at full size)")  # fmt: skip
     return mine, full
+
+
+def k_edit_report(ks=(1, 2, 4, 8)) -> list[dict]:
+    """The FLOP model of scoring K edits of one source at full size, for each family (Qwen2.5-VL-7B, Qwen3-VL-8B):
+    the official way (one pass per (edit, dimension) row, both images re-encoded) against the packed forward (each
+    image once, the shared prefix once). Real processors, the released prompts, 448 x 448 photos; no weights."""
+    from common import FAMILIES, build_processor, full_size_config
+
+    from editreward import EditRewardConfig
+
+    source = photo("astronaut")
+    candidates = edits_of(source) + edits_of(photo("coffee"))
+    report = []
+    for family in FAMILIES:
+        processor = build_processor(family)
+        config = EditRewardConfig.from_processor(processor, full_size_config(processor.tokenizer, family))
+        flops = FlopModel.of(config.vlm_config)
+        for k in ks:
+            edits = candidates[:k]
+            inputs = processor(source_images=[source] * k, instructions=[INSTRUCTIONS["astronaut"]] * k,
+                               edited_images=edits)  # fmt: skip
+            work = {name: flops.forward(*layout) for name, layout in layouts(inputs, config).items()}
+            report.append(dict(family=FULL_SIZE[family][0], k=k, tokens_per_image=image_cost(config.vlm_config)[1],
+                               row_tokens=int(inputs["attention_mask"].sum(-1).max()),
+                               official_tflops=work["reference"] / 1e12, packed_tflops=work["packed"] / 1e12,
+                               speedup=work["reference"] / work["packed"]))  # fmt: skip
+    return report
+
+
+if __name__ == "__main__":
+    print("| backbone | K edits | visual tokens / image | tokens / row | official TFLOPs | packed TFLOPs | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for r in k_edit_report():
+        print(f"| {r['family']} | {r['k']} | {r['tokens_per_image']} | {r['row_tokens']} | {r['official_tflops']:.1f} "
+              f"| {r['packed_tflops']:.1f} | {r['speedup']:.2f}x |")

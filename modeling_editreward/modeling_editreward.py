@@ -1,5 +1,5 @@
-"""EditRewardModel: a Qwen2.5-VL or Qwen3-VL backbone whose final hidden state at the reward token feeds one Gaussian head
-per quality dimension (EditReward, arXiv 2509.26346)."""
+"""EditRewardModel: a Qwen2.5-VL or Qwen3-VL backbone whose final hidden state at the reward token feeds one Gaussian
+head per quality dimension (EditReward, arXiv 2509.26346)."""
 
 from dataclasses import dataclass
 

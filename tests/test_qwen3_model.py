@@ -60,8 +60,8 @@ def test_shared_prefix_packing_carries_deepstack_to_the_packed_positions(make_qw
         model.zero_grad()
         out = model(**inputs)
         out.mu.sum().backward()
-        grads = [visual.merger.linear_fc1.weight.grad, *(m.linear_fc1.weight.grad for m in visual.deepstack_merger_list),
-                 visual.pos_embed.weight.grad]  # fmt: skip
+        deepstack = [merger.linear_fc1.weight.grad for merger in visual.deepstack_merger_list]
+        grads = [visual.merger.linear_fc1.weight.grad, *deepstack, visual.pos_embed.weight.grad]
         assert all(g is not None and g.abs().sum() > 0 for g in grads)
         results[share] = (out.mu.detach(), out.log_sigma.detach(), *(g.clone() for g in grads))
     for packed, flat in zip(results[True], results[False]):

@@ -156,5 +156,6 @@ def image_processor(pixels: int, patch_size: int | None = None, family: str = "q
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     mean, std = FAMILY_IMAGE_NORMALISATION[family]
-    return Qwen2VLImageProcessorPil(min_pixels=pixels, max_pixels=pixels, patch_size=patch_size or FAMILY_PATCH_SIZE[family],
-                                    merge_size=2, temporal_patch_size=2, image_mean=mean, image_std=std)  # fmt: skip
+    patch_size = patch_size or FAMILY_PATCH_SIZE[family]
+    return Qwen2VLImageProcessorPil(min_pixels=pixels, max_pixels=pixels, patch_size=patch_size, merge_size=2,
+                                    temporal_patch_size=2, image_mean=mean, image_std=std)  # fmt: skip

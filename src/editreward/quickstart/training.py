@@ -15,7 +15,8 @@ def build_processor(image_pixels: int = MODEL_RECIPE["image_pixels"],
     from ..offline import chat_template_for, image_processor, tokenizer_for
 
     return EditRewardProcessor(
-        image_processor(image_pixels, patch_size, family), tokenizer_for(family), chat_template=chat_template_for(family),
+        image_processor(image_pixels, patch_size, family), tokenizer_for(family),
+        chat_template=chat_template_for(family),
         rubric_prompts=QUICKSTART_PROMPTS, image_pixels=image_pixels, edited_image_frames=edited_image_frames,
     )  # fmt: skip
 
@@ -41,7 +42,8 @@ def describe_model(model) -> str:
     trainable = sum(p.numel() for n, p in model.named_parameters() if "embed_tokens" not in n)
     text, vision = model.config.vlm_config.text_config, model.config.vlm_config.vision_config
     return (
-        f"{model.config.backbone_family.title} backbone from random init: language model {text.num_hidden_layers} layers x {text.hidden_size} "
+        f"{model.config.backbone_family.title} backbone from random init: language model "
+        f"{text.num_hidden_layers} layers x {text.hidden_size} "
         f"({text.num_attention_heads} heads), vision tower {vision.depth} blocks x {vision.hidden_size}; "
         f"{trainable / 1e6:.2f}M trained parameters (plus the frozen {text.vocab_size:,}-token embedding matrix); "
         f"images at {math.isqrt(model.config.image_pixels)} px square "
