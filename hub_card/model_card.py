@@ -216,8 +216,8 @@ def render_converted_model_card(*, checkpoint: str, base: str, license: str | No
     Returns a `huggingface_hub.ModelCard`."""
     from huggingface_hub import ModelCard, ModelCardData
 
-    this_row = next((row for key, row in (("mimo", "EditReward (MiMo-VL-7B)"), ("qwen", "EditReward (Qwen2.5-VL-7B)"))
-                     if key in checkpoint.lower()), None)  # fmt: skip
+    released = (("mimo", "EditReward (MiMo-VL-7B)"), ("qwen", "EditReward (Qwen2.5-VL-7B)"))
+    this_row = next((row for key, row in released if key in checkpoint.lower()), None) if family == "qwen2_5_vl" else None
     card_data = ModelCardData(license=license or "other", base_model=base if is_hub_id(base) else None,
                               library_name=LIBRARY_NAME, tags=TAGS)  # fmt: skip
     return ModelCard.from_template(
