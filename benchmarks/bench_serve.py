@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
-from timing import load_average, machine  # noqa: E402
+from timing import interleaved, load_average, machine, spread  # noqa: E402
 
 TOKEN = "bench-serve-token-0123456789"
 
@@ -79,6 +79,18 @@ def main(argv=None):
     bodies = [{"items": [{"source_image": source_b64, "instruction": "make it black and white",
                           "edited_image": edits[k % len(edits)]}]} for k in range(args.requests)]  # fmt: skip
 
+    # the compute alone, in this process: the group's edits in one call against one call per edit
+    from editreward.rewards import EditRewardFunction
+
+    common.set_threads(1)  # as the Ray replica runs (one CPU, one thread)
+    function = EditRewardFunction.from_pretrained(folder, device="cpu")
+    group = [common.edits_of(source)[k % 4] for k in range(args.batch_size)]
+    in_process = interleaved({
+        "one call": lambda: function(source, "make it black and white", group),
+        "one per edit": lambda: [function(source, "make it black and white", [e]) for e in group],
+    }, repeats=args.repeats)  # fmt: skip
+    del function
+
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     port = free_port()
     sides = {"batch size 1": (1, 0.0), f"batch size {args.batch_size}": (args.batch_size, args.wait)}
@@ -113,6 +125,9 @@ def main(argv=None):
               f"mean batch {batch:4.1f}, lost {lost}")
     one, many = summary.values()
     print(f"throughput ratio (batching / batch size 1): {many / one:.2f}x")
+    single, batched = (statistics.median(in_process[k]) for k in ("one per edit", "one call"))
+    print(f"in process, {args.batch_size} edits of one group: one call {spread(in_process['one call'])}, one call per "
+          f"edit {spread(in_process['one per edit'])}; ratio {single / batched:.2f}x")
 
 
 if __name__ == "__main__":
