@@ -163,3 +163,21 @@ def test_the_lora_targets_are_the_qwen3_vl_decoder_projections_only(make_qwen3_m
     targeted = [name for name, _ in model.named_modules() if re.fullmatch(LANGUAGE_MODEL_LORA_TARGETS, name)]
     layers = model.config.vlm_config.text_config.num_hidden_layers
     assert len(targeted) == 7 * layers and all(name.startswith("model.language_model.layers.") for name in targeted)
+
+
+def test_the_fast_quickstart_trains_evaluates_and_publishes_a_qwen3_vl_model(tmp_path):
+    import contextlib
+    import io
+    import json
+
+    from editreward.quickstart.run import run_quickstart
+
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        summary = run_quickstart(tmp_path, fast=True, seed=0, progress=False, family="qwen3_vl")
+    assert "Qwen3-VL backbone from random init" in printed.getvalue()
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert config["vlm_config"]["model_type"] == "qwen3_vl"
+    card = (tmp_path / "model" / "README.md").read_text()
+    assert "Qwen3-VL `qwen3_vl`" in card and "14-pixel patch group" in card  # the recipe's 7-pixel patches, merged 2x2
+    assert 0 <= summary["evaluation"]["overall"]["accuracy"] <= 1
+    assert summary["demo"]  # scored in a fresh process through the folder's remote code
