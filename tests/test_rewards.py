@@ -195,3 +195,13 @@ def test_unirl_request_is_answered_with_named_sub_rewards_and_item_errors(reward
     assert response["errors"][4]["editreward"].startswith("requests[4].edited_image: image is 20x12 px")
     assert response["results"][1] == response["results"][3] == response["results"][4] == {}
     assert response["identities"][2] == {key: requests[2][key] for key in response["identities"][2]}
+
+
+def test_batches_hold_whole_groups_and_cut_only_a_group_too_large():
+    from editreward.rewards.groups import plan_batches
+
+    keys = ["a", "b", "a", "c", "b", "a", "c", "c", "c", "c", "c"]
+    assert plan_batches(keys, 4) == [[0, 2, 5], [1, 4], [3, 6, 7, 8], [9, 10]]
+    assert plan_batches(keys, 100) == [[0, 2, 5, 1, 4, 3, 6, 7, 8, 9, 10]]
+    with pytest.raises(ValueError, match="max_batch_edits must be at least 1"):
+        plan_batches(keys, 0)
