@@ -194,3 +194,16 @@ def test_serve_command_refuses_a_public_address_without_a_token(saved_model_dir,
     monkeypatch.delenv("EDITREWARD_SERVE_TOKEN", raising=False)
     assert main(["serve", "--model", str(saved_model_dir), "--host", "0.0.0.0"]) == 2
     assert "exposes the server beyond this machine" in capsys.readouterr().err
+
+
+def test_one_replica_per_gpu_by_default(monkeypatch):
+    import ray
+
+    from editreward.rewards.server import ServeConfig, _resources
+
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 64.0, "GPU": 4.0})
+    assert _resources(ServeConfig(model="m")) == (4, 1.0)
+    assert _resources(ServeConfig(model="m", gpus_per_replica=0.5)) == (8, 0.5)
+    assert _resources(ServeConfig(model="m", num_replicas=2)) == (2, 1.0)
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 2.0})
+    assert _resources(ServeConfig(model="m")) == (1, 0.0)

@@ -12,7 +12,7 @@ import asyncio
 import hmac
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from ray import serve
 
@@ -188,7 +188,3 @@ def start(config: ServeConfig, address: str | None = None, runtime_env: dict | N
     serve.run(build_app(config), name=APP_NAME, route_prefix="/")
     return f"http://{config.host}:{config.port}"
 
-
-def describe(config: ServeConfig) -> str:
-    settings = {k: v for k, v in asdict(config).items() if k != "token"}
-    return json.dumps({**settings, "token": "set" if config.token else None}, default=str)
