@@ -230,3 +230,29 @@ def test_push_to_hub_uploads_the_card_then_the_rows(saved_model_dir, edits_dir, 
     assert "top 3 by visual_quality" in card.text and "| selected | 3 |" in card.text
     assert f"{result.report['quantiles']['selected']['visual_quality_mu']['q50']:+.3f}" in card.text
     assert calls[2][1]["row_index"] == result.selection.rows.tolist()
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray instance with two CPUs, as a small machine has."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_the_ray_engine_writes_the_local_engines_shards_and_selection(saved_model_dir, bad_rows, local_ray, tmp_path):
+    rule = SelectionRule(top_k=4, group_by=["photo"], best_of_n=2)
+    runs = {engine: curate(str(saved_model_dir), bad_rows, tmp_path / engine, rule, columns=COLUMNS, engine=engine,
+                           batch_size=2, shard_size=5, on_error="skip", progress=False, plots=False)
+            for engine in ("local", "ray")}  # fmt: skip
+    local, ray = runs["local"], runs["ray"]
+    assert ray.rows_scored_now == 12
+    assert sorted(p.name for p in (tmp_path / "ray" / "scores").iterdir()) == sorted(
+        p.name for p in (tmp_path / "local" / "scores").iterdir())
+    np.testing.assert_allclose(ray.scores["score"], local.scores["score"], rtol=1e-5, atol=1e-6)
+    assert ray.selection.rows.tolist() == local.selection.rows.tolist() and len(local.selection.rows) == 4
+    assert (tmp_path / "ray" / "errors.jsonl").read_text() == (tmp_path / "local" / "errors.jsonl").read_text() != ""
+    with pytest.raises(ValueError, match=r"row 2, column 'out'"):
+        curate(str(saved_model_dir), bad_rows, tmp_path / "raised", rule, columns=COLUMNS, engine="ray",
+               progress=False, plots=False)  # fmt: skip

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -148,7 +149,8 @@ def _image(cell, name: str):
             image = Image.open(io.BytesIO(bytes(cell)))
             image.load()
         except Exception as error:  # PIL raises several types for corrupt data
-            raise ValueError(f"{name}: the image bytes cannot be decoded ({error})") from None
+            reason = re.sub(r" at 0x[0-9a-f]+", "", str(error))  # no object address: a rerun writes the same line
+            raise ValueError(f"{name}: the image bytes cannot be decoded ({reason})") from None
         return image
     if cell is None:
         raise ValueError(f"{name}: the image is missing")
