@@ -4,7 +4,7 @@ Names load lazily from their submodules, so `python -m editreward.hub_card.metri
 the `editreward` command adds its subcommands without importing more than it needs.
 """
 
-import importlib
+from ..utils.lazy import lazy_attributes
 
 _LAZY = {
     "CARD_MARKER": "texts",
@@ -22,13 +22,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'editreward.hub_card' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -40,7 +40,7 @@ ALLOWED = {  # room -> the rooms it may import (besides itself); faces may impor
     "evaluate_metrics": {"modeling", "utils"},
     "hub_card": {"evaluate_metrics", "modeling", "utils"},
     "curation": {"modeling", "utils", "hub_card"},  # hub_card: the folder's config and weight headers
-    "namespace": {"modeling"},
+    "namespace": {"modeling", "utils"},
     "rewards": {"modeling", "utils"},
 }
 # The model ships to the Hub alone as remote code: beyond the standard library, only these.

@@ -5,7 +5,7 @@ Touching any model class (`from editreward import EditRewardModel`) imports the 
 EditReward with transformers' Auto classes: `AutoModel.from_pretrained(folder)` then works without remote code.
 """
 
-import importlib
+from .utils.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -22,13 +22,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'editreward' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
