@@ -6,10 +6,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from transformers import BatchFeature
+from transformers.utils import logging
 
 from .gaussian import preference_probability
 from .modeling_editreward import EditRewardModel
+from .packing_editreward import RowStructure
 from .processing_editreward import EditRewardProcessor, as_triplet_lists
+
+logger = logging.get_logger(__name__)
+DEFAULT_MAX_BATCH_TOKENS = 16384  # language-model tokens per forward: a group of 8 edits at the released budget
 
 _HUB_KWARGS = ("revision", "token", "cache_dir", "local_files_only", "force_download", "proxies", "subfolder")
 
@@ -114,27 +120,102 @@ def loading_device_and_dtype(device=None, dtype=None) -> tuple[torch.device, tor
     return device, dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
 
 
+@dataclass
+class TripletTokens:
+    """What one triplet adds to a forward's language-model tokens, read from the processor's rows."""
+
+    source: int  # its source image (packing shares the prefix of equal sources)
+    edited: int  # its edited image (and the edited-image segment of equal edits)
+    prefix: int  # tokens of the system prompt and source image
+    edit: int  # tokens of the edited image segment
+    tails: int  # tokens of its rubric rows, up to each reward token (one per dimension)
+    row: int  # length of its longest row up to the reward token (without packing)
+
+    @classmethod
+    def of(cls, inputs, config) -> list["TripletTokens"]:
+        """One per triplet of a processor batch (rows triplet-major, one per dimension)."""
+        num_dims = len(config.dimensions)
+        image_index = inputs["image_index"]
+        rows = RowStructure.of(inputs["input_ids"], inputs["attention_mask"],
+                               image_index.repeat_interleave(num_dims, dim=0), config)  # fmt: skip
+        prefix, edit_end = rows.prefix_end.view(-1, num_dims), rows.edit_end.view(-1, num_dims)
+        reward = rows.reward_col.view(-1, num_dims)
+        tails, row = (reward + 1 - edit_end).sum(-1), (reward + 1).max(-1).values
+        return [cls(*values) for values in zip(image_index[:, 0].tolist(), image_index[:, 1].tolist(),
+                                               prefix[:, 0].tolist(), (edit_end - prefix)[:, 0].tolist(),
+                                               tails.tolist(), row.tolist())]  # fmt: skip
+
+
+def batch_tokens(triplets: list[TripletTokens], num_dims: int, packed: bool) -> int:
+    """Tokens one forward over these triplets computes, padding included: with shared-prefix packing, one packed row
+    per source (its prefix once, each distinct edited image once, every rubric row) times the longest; without it,
+    one row per (triplet, dimension) times the longest row."""
+    if not packed:
+        return len(triplets) * num_dims * max(t.row for t in triplets)
+    lengths, edits = {}, set()
+    for t in triplets:
+        lengths[t.source] = lengths.get(t.source, t.prefix) + t.tails + (t.edit if (t.source, t.edited) not in edits else 0)
+        edits.add((t.source, t.edited))
+    return len(lengths) * max(lengths.values())
+
+
+def next_batch(triplets: list[TripletTokens], start: int, max_tokens: int, max_edits: int, num_dims: int,
+               packed: bool) -> int:  # fmt: skip
+    """End of the longest run of triplets from `start` within both limits (at least one triplet)."""
+    stop = start + 1
+    while (stop < len(triplets) and stop - start < max_edits
+           and batch_tokens(triplets[start : stop + 1], num_dims, packed) <= max_tokens):  # fmt: skip
+        stop += 1
+    return stop
+
+
+def select_triplets(inputs, start: int, stop: int, num_dims: int) -> BatchFeature:
+    """The processor batch of triplets `start:stop` of `inputs`: their rows and only the images they use."""
+    if start == 0 and stop == inputs["image_index"].shape[0]:
+        return inputs
+    used, image_index = torch.unique(inputs["image_index"][start:stop], return_inverse=True)
+    grids = inputs["image_grid_thw"]
+    patches = inputs["pixel_values"].split(grids.prod(-1).tolist())
+    rows = slice(start * num_dims, stop * num_dims)
+    length = int(inputs["attention_mask"][rows].sum(-1).max())  # right-padded: drop the columns only others used
+    return BatchFeature({
+        "input_ids": inputs["input_ids"][rows, :length], "attention_mask": inputs["attention_mask"][rows, :length],
+        "pixel_values": torch.cat([patches[i] for i in used.tolist()]), "image_grid_thw": grids[used],
+        "image_index": image_index,
+    })  # fmt: skip
+
+
 class EditRewardScorer:
     """Scores (source, instruction, edited) triplets in batches under `torch.inference_mode`.
 
     Images may be PIL images, file paths or numpy arrays. Within a batch every distinct image is encoded once, so
     scoring several edits of one source together (`score_group`) is cheaper than scoring them one by one.
 
+    Batches are sized by tokens: the processor reads up to `batch_size` triplets at a time, and each forward takes
+    as many of them as fit `max_batch_tokens` language-model tokens (a group's packed length, padding included,
+    computed from the processor's rows before the forward). When a forward runs out of accelerator memory
+    (`torch.OutOfMemoryError`) the batch is halved and retried, and later batches of the call keep the halved size;
+    every triplet is scored exactly once, and the scores do not depend on how the triplets were batched.
+
     The scorer uses `model` itself, not a copy: it moves it to `device` in place (CUDA when available, else CPU),
     casts it to `dtype` when one is given (else it keeps the model's dtype), and sets it to eval mode.
     """
 
-    def __init__(self, model: EditRewardModel, processor: EditRewardProcessor, batch_size: int = 8, device=None, dtype=None):
+    def __init__(self, model: EditRewardModel, processor: EditRewardProcessor, batch_size: int = 8, device=None,
+                 dtype=None, max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS):  # fmt: skip
         model.config.check_processor(processor)
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+        for name, value in (("batch_size", batch_size), ("max_batch_tokens", max_batch_tokens)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         self.device, dtype = device_and_dtype(device, dtype)
         self.model = model.to(device=self.device, dtype=dtype).eval()
         self.processor = processor
         self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
 
     @classmethod
-    def from_pretrained(cls, path: str, batch_size: int = 8, device=None, dtype=None, **kwargs) -> "EditRewardScorer":
+    def from_pretrained(cls, path: str, batch_size: int = 8, device=None, dtype=None,
+                        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS, **kwargs) -> "EditRewardScorer":  # fmt: skip
         """Load a model folder or Hub id (weights, config, processor) on `device` in `dtype` (default: CUDA in
         bfloat16 when available, else CPU in float32). `kwargs` go to the model's `from_pretrained`; the Hub
         arguments among them (revision, token, cache_dir, local_files_only, ...) to the processor's too."""
@@ -144,16 +225,17 @@ class EditRewardScorer:
         model = AutoModel.from_pretrained(path, trust_remote_code=True, dtype=dtype, **kwargs)
         hub = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
         processor = AutoProcessor.from_pretrained(path, trust_remote_code=True, **hub)
-        return cls(model, processor, batch_size=batch_size, device=device, dtype=dtype)
+        return cls(model, processor, batch_size=batch_size, device=device, dtype=dtype,
+                   max_batch_tokens=max_batch_tokens)  # fmt: skip
 
     def __call__(self, source_images, instructions, edited_images) -> EditScores:
         """Score N triplets given as three equal-length lists (or one triplet given as three single items)."""
         source_images, instructions, edited_images = as_triplet_lists(source_images, instructions, edited_images)
-        outputs = [
-            self._score_batch(source_images[i : i + self.batch_size], instructions[i : i + self.batch_size],
-                              edited_images[i : i + self.batch_size])
-            for i in range(0, len(edited_images), self.batch_size)
-        ]
+        outputs, max_edits = [], self.batch_size
+        for i in range(0, len(edited_images), self.batch_size):
+            window = slice(i, i + self.batch_size)
+            max_edits = self._score_window(source_images[window], instructions[window], edited_images[window],
+                                           max_edits, outputs)  # fmt: skip
         return EditScores(self.model.config.dimensions, *(np.concatenate(parts) for parts in zip(*outputs)))
 
     def score_group(self, source_image, instruction: str, edited_images) -> EditScores:
@@ -167,8 +249,35 @@ class EditRewardScorer:
         return self([source_image] * count, [instruction] * count, list(edited_images))
 
     @torch.inference_mode()
-    def _score_batch(self, sources, instructions, edits):
+    def _score_window(self, sources, instructions, edits, max_edits: int, outputs: list) -> int:
+        """Score one processor call's triplets in token-budget batches, appending to `outputs` in order; returns
+        the edits-per-forward limit for the rest of the call (halved after each out-of-memory error)."""
         inputs = self.processor(source_images=list(sources), instructions=list(instructions), edited_images=list(edits))
+        config, packed = self.model.config, self.model._shares_prefix()
+        num_dims = len(config.dimensions)
+        triplets = TripletTokens.of(inputs, config)
+        start = 0
+        while start < len(triplets):
+            stop = next_batch(triplets, start, self.max_batch_tokens, max_edits, num_dims, packed)
+            try:
+                outputs.append(self._forward(select_triplets(inputs, start, stop, num_dims)))
+                start = stop
+                continue
+            except torch.OutOfMemoryError as error:
+                tokens = batch_tokens(triplets[start:stop], num_dims, packed)
+                if stop - start == 1:
+                    raise torch.OutOfMemoryError(
+                        f"One edit ({tokens} language-model tokens) does not fit in memory on {self.device}; lower "
+                        "the image budget (image_pixels), score in bfloat16, or use a larger device."
+                    ) from error
+            max_edits = (stop - start) // 2  # outside the except block, so the failed batch's tensors are freed
+            logger.warning(f"Out of memory scoring {stop - start} edits ({tokens} tokens) in one forward; retrying "
+                           f"with at most {max_edits} edits per forward.")  # fmt: skip
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+        return max_edits
+
+    def _forward(self, inputs):
         inputs = inputs.to(self.device)
         inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
         out = self.model(**inputs)
