@@ -4,8 +4,9 @@ Reference (the official way): for each edit and each dimension one backbone pass
 of its images (`reference_pass.reference_row_output`). Batched: `EditRewardScorer.score_group`, one backbone pass
 for the group in which every distinct image is encoded once, with the model's shared-prefix packing
 (`share_prefix=True`: the system prompt and source image computed once for the group, each edited image once for
-its two dimensions) and without it (`share_prefix=False`: one row per (edit, dimension), images still encoded
-once), to show what each mechanism contributes. Groups of 1, 2 and 4 edits of one source; every side includes
+its two dimensions), its attention computed only where the tree mask allows (`packed_attention="tree"`, the
+default) or over the whole packed row under the dense mask (`"mask"`), and without packing (`share_prefix=False`:
+one row per (edit, dimension), images still encoded once), to show what each mechanism contributes. Groups of 1, 2 and 4 edits of one source; every side includes
 preprocessing. Prints edited images per second of each side, the ratios, the largest score difference between the
 sides, and the forward time per triplet of the tiny and the small config.
 
@@ -32,9 +33,11 @@ def reference_group(model, processor, source, instruction, edits) -> torch.Tenso
         return torch.stack([reference_triplet_output(model, processor, source, instruction, e) for e in edits])
 
 
-def batched_side(scorer, share_prefix: bool, source, instruction, edits, results: dict, key: str):
+def batched_side(scorer, share_prefix: bool, source, instruction, edits, results: dict, key: str,
+                 packed_attention: str = "tree"):  # fmt: skip
     def run():
         scorer.model.config.share_prefix = share_prefix
+        scorer.model.config.packed_attention = packed_attention
         results[key] = scorer.score_group(source, instruction, edits)
 
     return run
@@ -60,12 +63,14 @@ def bench_groups(model, processor, flop_models, repeats: int) -> list[tuple]:
             "reference": lambda: results.__setitem__("reference", reference_group(model, processor, source,
                                                                                    instruction, edits)),  # fmt: skip
             "batched, one row per dimension": batched_side(scorer, False, source, instruction, edits, results, "rows"),
-            "batched, shared prefix": batched_side(scorer, True, source, instruction, edits, results, "packed"),
+            "batched, shared prefix, dense mask": batched_side(scorer, True, source, instruction, edits, results,
+                                                               "packed", "mask"),  # fmt: skip
+            "batched, shared prefix, tree": batched_side(scorer, True, source, instruction, edits, results, "tree"),
         }
         times = interleaved(sides, repeats)
-        difference = max(largest_difference(results[key], results["reference"]) for key in ("rows", "packed"))
+        difference = max(largest_difference(results[key], results["reference"]) for key in ("rows", "packed", "tree"))
         table.append((count, times, difference, predicted))
-    scorer.model.config.share_prefix = True
+    scorer.model.config.share_prefix, scorer.model.config.packed_attention = True, "tree"
     return table
 
 
@@ -73,8 +78,9 @@ def print_groups(table):
     print("\nedited images per second (median of the interleaved repetitions; time per group: median (min-max));")
     print("x reference: measured speed-up; FLOP model: the speed-up FLOP counts predict here and for the full-size "
           "model (Qwen2.5-VL-7B or Qwen3-VL-8B)")
-    print(f"{'edits':>5}  {'side':<32}{'edits/s':>9}  {'time per group':<28}{'x reference':>11}  {'FLOP model':>14}")
-    layout_of = {"batched, one row per dimension": "rows", "batched, shared prefix": "packed"}
+    print(f"{'edits':>5}  {'side':<36}{'edits/s':>9}  {'time per group':<28}{'x reference':>11}  {'FLOP model':>14}")
+    layout_of = {"batched, one row per dimension": "rows", "batched, shared prefix, dense mask": "packed",
+                 "batched, shared prefix, tree": "tree"}  # fmt: skip
     for count, times, difference, (here, full) in table:
         reference = statistics.median(times["reference"])
         for side, seconds in times.items():
@@ -83,7 +89,7 @@ def print_groups(table):
             if side != "reference":
                 ratio = f"{reference / median:.2f}x"
                 model = f"{here[layout_of[side]]:.2f}x / {full[layout_of[side]]:.2f}x"
-            print(f"{count:>5}  {side:<32}{count / median:>9.2f}  {spread(seconds):<28}{ratio:>11}  {model:>14}")
+            print(f"{count:>5}  {side:<36}{count / median:>9.2f}  {spread(seconds):<28}{ratio:>11}  {model:>14}")
         print(f"{'':>5}  largest |score, mu or log sigma difference| vs reference: {difference:.2e}")
 
 

@@ -3,7 +3,8 @@
 Trainer step: `EditPairCollator` + `EditRewardTrainer.compute_loss` (loss `expected_bt`, Gauss-Hermite quadrature)
 + backward + optimizer step. One backbone pass per batch: each distinct image encoded once, and with shared-prefix
 packing the system prompt and source image of a pair computed once for its 4 (edit, dimension) rows, each edited
-image once for its 2 dimensions, gradients flowing through the shared segments.
+image once for its 2 dimensions, gradients flowing through the shared segments; attention only where the tree mask
+allows (`--packed-attention mask`: over the whole packed row under the dense mask).
 
 Reference step (the official training recipe): per pair 4 backbone passes (chosen and rejected x 2 dimensions),
 each re-encoding both images (`reference_pass.reference_triplet_output`), the fused mean of mu and log sigma, the
@@ -15,6 +16,7 @@ with the same optimizer class and settings, without dropout and without activati
 batch before any update (they must agree within the Monte-Carlo standard error).
 
     python benchmarks/bench_training.py [--repeats 3] [--size small|tiny] [--threads 1] [--position-mode mrope]
+                                        [--packed-attention tree|mask]
 """
 
 import argparse
@@ -130,11 +132,14 @@ def reference_step(model, optimizer, processor, rows, seed: int = 1):
 
 def main(argv=None):
     parser = add_common_arguments(argparse.ArgumentParser(description=__doc__.split("\n")[0]), repeats=3)
+    parser.add_argument("--packed-attention", choices=("tree", "mask"), default="tree",
+                        help="the trainer's packed attention: tree (default) or the dense mask")
     args = parser.parse_args(argv)
     threads = set_threads(args.threads)
     print(f"load average at start: {load_average()}")
     processor = build_processor(args.family)
-    model = build_model(processor, args.size, family=args.family, position_mode=args.position_mode, head_dropout=0.0)
+    model = build_model(processor, args.size, family=args.family, position_mode=args.position_mode, head_dropout=0.0,
+                        packed_attention=args.packed_attention)  # fmt: skip
     with tempfile.TemporaryDirectory() as output_dir:
         trainer = build_trainer(model, processor, pair_rows(), output_dir)
         rows = [trainer.train_dataset[i] for i in range(len(trainer.train_dataset))]  # as the dataloader yields them
@@ -148,7 +153,8 @@ def main(argv=None):
         print(f"language-model tokens per step: reference {sum(plans['reference'][0])} ({len(plans['reference'][0])} "
               f"rows in full, {plans['reference'][1]} image encodings); trainer {sum(plans['packed'][0])} "
               f"({len(plans['packed'][0])} packed rows, padded; {plans['packed'][1]} image encodings)")  # fmt: skip
-        predicted = [predicted_ratios(flops, batch, trainer.model.config)["packed"] for flops in flop_models]
+        layout = "tree" if trainer.model.config.packed_attention == "tree" else "packed"  # the FLOP model's name
+        predicted = [predicted_ratios(flops, batch, trainer.model.config)[layout] for flops in flop_models]
         trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
         print(f"batch: {len(rows)} pairs = {batch['input_ids'].shape[0]} (edit, dimension) rows, "
               f"{len(batch['image_grid_thw'])} distinct images; train_parts={trainer.args.train_parts} "
@@ -166,7 +172,7 @@ def main(argv=None):
     print("\ntime per training pair (median (min-max) of the step time / pairs in the batch)")
     for side, seconds in per_pair.items():
         print(f"  {side:<40} {spread(seconds, 1e3, 'ms')}")
-    print(f"  ratio reference / trainer: {reference / ours:.2f}x; the FLOP model predicts "
+    print(f"  ratio reference / trainer: {reference / ours:.2f}x; the FLOP model ({layout} attention) predicts "
           f"{predicted[0]:.2f}x for this config and {predicted[1]:.2f}x for the full-size model")  # fmt: skip
     print(f"\nload average at end: {load_average()}")
 

@@ -12,9 +12,9 @@ from timing import interleaved, machine
 
 @dataclass
 class FlopModel:
-    """Forward FLOPs of a backbone: 2 x parameters x tokens for the linear layers, plus attention over the full
-    square of each row (QK^T and AV, as SDPA computes them under a mask). Backward costs about twice the forward
-    on both sides of a comparison, so forward ratios predict training ratios too."""
+    """Forward FLOPs of a backbone: 2 x parameters x tokens for the linear layers, plus attention over the (query,
+    key) pairs computed (QK^T and AV; the full square of a row under a dense mask, as SDPA computes it). Backward
+    costs about twice the forward on both sides of a comparison, so forward ratios predict training ratios too."""
 
     vision_per_image: float  # blocks and patch embedding on every patch, merger(s) on every visual token
     language_per_token: float  # 2 x language-model parameters without the embedding matrix
@@ -42,17 +42,20 @@ class FlopModel:
             language_params=language_params, vision_params=count(visual),
         )  # fmt: skip
 
-    def forward(self, row_lengths: list[int], images: int) -> float:
-        """FLOPs of a pass over rows of these (padded) lengths that encodes `images` images."""
-        language = sum(self.language_per_token * n + self.attention_per_pair * n * n for n in row_lengths)
-        return language + images * self.vision_per_image
+    def forward(self, row_lengths: list[int], images: int, attention_pairs: int | None = None) -> float:
+        """FLOPs of a pass over rows of these (padded) lengths that encodes `images` images; attention over each
+        row's full square unless `attention_pairs` says how many (query, key) pairs are computed."""
+        pairs = sum(n * n for n in row_lengths) if attention_pairs is None else attention_pairs
+        return self.language_per_token * sum(row_lengths) + self.attention_per_pair * pairs + images * self.vision_per_image
 
 
-def layouts(inputs, config) -> dict[str, tuple[list[int], int]]:
-    """(row lengths the language model runs, images encoded) of each way to score a processor batch: `reference`
-    (every row alone, two images each), `rows` (one padded batch, distinct images once) and `packed` (the model's
-    shared-prefix rows, one per source image: prefix once, each edited image once, every rubric segment; padded).
-    The model's rows end at the reward token (nothing after it can change its hidden state)."""
+def layouts(inputs, config) -> dict[str, tuple]:
+    """(row lengths the language model runs, images encoded[, attention pairs]) of each way to score a processor
+    batch: `reference` (every row alone, two images each), `rows` (one padded batch, distinct images once),
+    `packed` (the model's shared-prefix rows, one per source image: prefix once, each edited image once, every
+    rubric segment; padded; attention over the whole packed row under the dense mask) and `tree` (the same rows,
+    attention only where the tree mask allows: each segment against its ancestors and itself). The model's rows end
+    at the reward token (nothing after it can change its hidden state)."""
     dims = len(config.dimensions)
     lengths = inputs["attention_mask"].sum(-1).tolist()
     ends_at_reward = ((inputs["input_ids"] == config.reward_token_id).int().argmax(-1) + 1).tolist()
@@ -61,15 +64,20 @@ def layouts(inputs, config) -> dict[str, tuple[list[int], int]]:
     packed = {}
     for row, ((prefix_end, edit_end), length) in enumerate(zip(ends, ends_at_reward)):
         source, edited = inputs["image_index"][row // dims].tolist()
-        segments = packed.setdefault(source, {"prefix": prefix_end, "edits": {}, "rubrics": 0})
+        segments = packed.setdefault(source, {"prefix": prefix_end, "edits": {}, "rubrics": 0, "pairs": 0})
         segments["edits"][edited] = edit_end - prefix_end
         segments["rubrics"] += length - edit_end
+        segments["pairs"] += (length - edit_end) * length  # a rubric sees the prefix, its edit and itself
     packed_lengths = [s["prefix"] + sum(s["edits"].values()) + s["rubrics"] for s in packed.values()]
+    tree_pairs = sum(s["prefix"] ** 2 + sum(e * (s["prefix"] + e) for e in s["edits"].values()) + s["pairs"]
+                     for s in packed.values())  # fmt: skip
     distinct = len(inputs["image_grid_thw"])
+    packed_rows = [max(packed_lengths)] * len(packed_lengths)
     return {
         "reference": (lengths, 2 * len(lengths)),
         "rows": ([max(ends_at_reward)] * len(lengths), distinct),
-        "packed": ([max(packed_lengths)] * len(packed_lengths), distinct),
+        "packed": (packed_rows, distinct),
+        "tree": (packed_rows, distinct, tree_pairs),
     }
 
 
@@ -154,13 +162,15 @@ def k_edit_report(ks=(1, 2, 4, 8)) -> list[dict]:
             report.append(dict(family=FULL_SIZE[family][0], k=k, tokens_per_image=image_cost(config.vlm_config)[1],
                                row_tokens=int(inputs["attention_mask"].sum(-1).max()),
                                official_tflops=work["reference"] / 1e12, packed_tflops=work["packed"] / 1e12,
-                               speedup=work["reference"] / work["packed"]))  # fmt: skip
+                               tree_tflops=work["tree"] / 1e12, speedup=work["reference"] / work["packed"],
+                               tree_speedup=work["reference"] / work["tree"]))  # fmt: skip
     return report
 
 
 if __name__ == "__main__":
-    print("| backbone | K edits | visual tokens / image | tokens / row | official TFLOPs | packed TFLOPs | ratio |")
-    print("|---|---|---|---|---|---|---|")
+    print("| backbone | K edits | visual tokens / image | tokens / row | official TFLOPs | packed, dense mask TFLOPs "
+          "| ratio | packed, tree attention TFLOPs | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in k_edit_report():
         print(f"| {r['family']} | {r['k']} | {r['tokens_per_image']} | {r['row_tokens']} | {r['official_tflops']:.1f} "
-              f"| {r['packed_tflops']:.1f} | {r['speedup']:.2f}x |")
+              f"| {r['packed_tflops']:.1f} | {r['speedup']:.2f}x | {r['tree_tflops']:.1f} | {r['tree_speedup']:.2f}x |")

@@ -8,6 +8,7 @@ from .prompts_editreward import REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS, che
 FUSIONS = ("mean", "min", "sum")
 POSITION_MODES = ("mrope", "sequential")
 EDITED_IMAGE_FRAMES = ("repeat", "source_then_edited")
+PACKED_ATTENTIONS = ("tree", "mask")
 DEFAULT_IMAGE_PIXELS = 200704  # the released models' budget: 256 patch groups of 28 x 28 px, 256 visual tokens
 # The fields a model config and its processor both hold, which must agree for the heads to read the prompts they were
 # trained on: their one declaration (`EditRewardConfig.from_processor` copies them, `check_processor` compares them).
@@ -47,6 +48,10 @@ class EditRewardConfig(PreTrainedConfig):
         share_prefix (`bool`, *optional*, defaults to `True`):
             Compute the segments rows share (system prompt and source image; each edited image) once per call,
             with a tree-shaped attention mask. Same scores, less compute; off automatically with flash attention.
+        packed_attention (`str`, *optional*, defaults to `"tree"`):
+            How packed rows attend: `tree` computes only the blocks the tree mask allows (one SDPA call per tree
+            depth, segments batched), `mask` runs attention over the whole packed row under a dense 4-D mask. Same
+            scores; eager attention always takes the dense mask.
         edited_image_frames (`str`, *optional*, defaults to `"repeat"`):
             What the vision tower's two temporal frames of the edited image hold: `repeat` (the edited image twice,
             as Qwen2.5-VL encodes any still image; the released models) or `source_then_edited` (the source, then
@@ -71,6 +76,7 @@ class EditRewardConfig(PreTrainedConfig):
         image_pixels=DEFAULT_IMAGE_PIXELS,
         share_prefix=True,
         edited_image_frames="repeat",
+        packed_attention="tree",
         **kwargs,
     ):
         if isinstance(vlm_config, dict):
@@ -88,6 +94,7 @@ class EditRewardConfig(PreTrainedConfig):
         self.image_pixels = image_pixels
         self.share_prefix = share_prefix
         self.edited_image_frames = edited_image_frames
+        self.packed_attention = packed_attention
         kwargs["num_labels"] = 1  # TRL's RewardTrainer requires a single scalar reward
         super().__init__(**kwargs)
         self.validate_editreward()
@@ -103,6 +110,8 @@ class EditRewardConfig(PreTrainedConfig):
             raise ValueError(
                 f"edited_image_frames={self.edited_image_frames!r} is not supported; use one of {EDITED_IMAGE_FRAMES}."
             )
+        if self.packed_attention not in PACKED_ATTENTIONS:
+            raise ValueError(f"packed_attention={self.packed_attention!r} is not supported; use one of {PACKED_ATTENTIONS}.")
         if not self.dimensions:
             raise ValueError("dimensions is empty; an EditReward model needs at least one quality dimension.")
         check_rubric_prompts(self.rubric_prompts, self.dimensions)

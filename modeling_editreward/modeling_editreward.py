@@ -8,6 +8,7 @@ from torch import nn
 from transformers import AutoConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
+from .attention_editreward import TREE_ATTENTION, TreeAttentionPlan
 from .backbones_editreward import FAMILIES, NO_SPLIT_MODULES, backbone_family
 from .configuration_editreward import EditRewardConfig
 from .packing_editreward import RowStructure, plan_shared_prefix
@@ -191,13 +192,13 @@ class EditRewardModel(EditRewardPreTrainedModel):
         positions = self._position_ids(input_ids, attention_mask, image_grid_thw[rows.images.flatten()])
         features, deepstack = self._image_features(pixel_values, image_grid_thw)
         feature_index = rows.feature_index(image_grid_thw, self.model.visual.spatial_merge_size)
-        token_row, token_col, valid, mask, reward_at = self._token_layout(input_ids, attention_mask, rows)
+        token_row, token_col, valid, attention, reward_at = self._token_layout(input_ids, attention_mask, rows)
         ids = input_ids[token_row, token_col].masked_fill(~valid, self.config.vlm_config.text_config.pad_token_id or 0)
         token_features = feature_index[token_row, token_col].masked_fill(~valid, -1)
         inputs_embeds = self._embed(ids, features, token_features)
         hidden = self.model.language_model(
-            inputs_embeds=inputs_embeds, attention_mask=mask, position_ids=positions[:, token_row, token_col],
-            use_cache=False, **self._deepstack_inputs(deepstack, token_features),
+            inputs_embeds=inputs_embeds, position_ids=positions[:, token_row, token_col], use_cache=False,
+            **attention, **self._deepstack_inputs(deepstack, token_features),
         ).last_hidden_state
         pooled = hidden[reward_at].view(image_index.shape[0], num_dims, -1).float()
         with torch.autocast(pooled.device.type, enabled=False):  # float32 heads even under Trainer's bf16 autocast
@@ -210,8 +211,9 @@ class EditRewardModel(EditRewardPreTrainedModel):
         )
 
     def _token_layout(self, input_ids, attention_mask, rows):
-        """Which (row, column) of the inputs each computed token is, which are real, the attention mask, and where
-        each row's reward token lands: shared-prefix packing, or one computed row per input row."""
+        """Which (row, column) of the inputs each computed token is, which are real, the language model's attention
+        arguments, and where each row's reward token lands: shared-prefix packing, or one computed row per input
+        row."""
         if self._shares_prefix():
             if (attention_mask[:, 1:] > attention_mask[:, :-1]).any():
                 raise ValueError(
@@ -223,13 +225,25 @@ class EditRewardModel(EditRewardPreTrainedModel):
                 input_ids, rows.prefix_end.tolist(), rows.edit_end.tolist(),
                 rows.images[:, 0].tolist(), rows.images[:, 1].tolist(), rows.reward_col.tolist(),
             )
-            mask = self._attention_mask_4d(layout.attention_mask)
-            return layout.source_row, layout.source_col, layout.valid, mask, layout.reward_index.unbind(-1)
+            attention = self._packed_attention(layout)
+            return layout.source_row, layout.source_col, layout.valid, attention, layout.reward_index.unbind(-1)
         length = int(rows.reward_col.max()) + 1  # causal: tokens after the last reward token cannot change it
         token_row = torch.arange(input_ids.shape[0], device=input_ids.device)[:, None].expand(-1, length)
         token_col = torch.arange(length, device=input_ids.device).expand(input_ids.shape[0], -1)
         mask = attention_mask[:, :length]
-        return token_row, token_col, mask.bool(), mask, (token_row[:, 0], rows.reward_col)
+        return token_row, token_col, mask.bool(), {"attention_mask": mask}, (token_row[:, 0], rows.reward_col)
+
+    def _packed_attention(self, layout) -> dict:
+        """The language model's attention arguments for packed rows: a tree plan that computes only the blocks the
+        mask allows (`config.packed_attention="tree"`, under SDPA), or the dense 4-D mask (`"mask"`, or eager
+        attention, which takes no plan)."""
+        if self.config.packed_attention == "mask" or self._attn_implementation_name() == "eager":
+            return {"attention_mask": self._attention_mask_4d(layout.attention_mask())}
+        text_config = self.model.language_model.config
+        if text_config._attn_implementation != TREE_ATTENTION:  # SDPA itself when called without a plan
+            text_config._attn_implementation = TREE_ATTENTION
+        plan = TreeAttentionPlan.of(layout.segments, layout.packed_len, layout.valid.device)
+        return {"attention_mask": None, "editreward_tree": plan}
 
     def encode_images(self, pixel_values: torch.Tensor, image_grid_thw: torch.LongTensor) -> tuple[torch.Tensor, ...]:
         """Vision-tower features of each distinct image, one tensor of visual tokens per image."""
@@ -254,15 +268,15 @@ class EditRewardModel(EditRewardPreTrainedModel):
         return {"visual_pos_masks": is_image, "deepstack_visual_embeds": [layer[at] for layer in deepstack]}
 
     def _shares_prefix(self) -> bool:
-        """Shared-prefix packing needs a custom 4-D mask, which flash attention kernels cannot take."""
-        return self.config.share_prefix and self._attn_implementation_name() in ("sdpa", "eager")
+        """Shared-prefix packing needs tree attention (SDPA) or a custom 4-D mask, which flash kernels cannot take."""
+        return self.config.share_prefix and self._attn_implementation_name() in ("sdpa", "eager", TREE_ATTENTION)
 
     def _attn_implementation_name(self) -> str:
         return self.model.language_model.config._attn_implementation or "eager"
 
     def _attention_mask_4d(self, allowed: torch.BoolTensor) -> torch.Tensor:
         """SDPA takes a boolean mask; eager attention adds a float mask to its scores."""
-        if self._attn_implementation_name() == "sdpa":
+        if self._attn_implementation_name() in ("sdpa", TREE_ATTENTION):
             return allowed
         dtype = self.model.language_model.dtype
         return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill(~allowed, torch.finfo(dtype).min)

@@ -7,7 +7,8 @@ rubric segments. A 4-D mask lets each token see only its own segment and its anc
 keeps the rotary position it has in its original row, so every rubric segment computes exactly what it would in
 its own row, while the shared segments are computed once. No KV cache is involved, so this composes with gradient
 checkpointing, and training a pair (2 edits x 2 dimensions) costs one prefix, two images and four rubric segments.
-`RowStructure` finds the segments of each row; `plan_shared_prefix` lays the packed rows out.
+`RowStructure` finds the segments of each row; `plan_shared_prefix` lays the packed rows out. The attention over a
+packed row computes only the blocks the tree allows (`attention_editreward`); eager attention takes the dense mask.
 """
 
 from dataclasses import dataclass
@@ -21,9 +22,33 @@ class PackedLayout:
 
     source_row: torch.LongTensor  # [packed_rows, packed_len] original row of each packed token
     source_col: torch.LongTensor  # [packed_rows, packed_len] its column in that row
-    attention_mask: torch.BoolTensor  # [packed_rows, 1, packed_len, packed_len] True where attention is allowed
     valid: torch.BoolTensor  # [packed_rows, packed_len] False on padding
     reward_index: torch.LongTensor  # [rows, 2] (packed row, column) of each original row's reward token
+    segments: list[list[tuple[int, int, int]]]  # per packed row: (start column, length, parent segment or -1)
+
+    @property
+    def packed_len(self) -> int:
+        return self.valid.shape[1]
+
+    def attention_mask(self) -> torch.BoolTensor:
+        """[packed_rows, 1, packed_len, packed_len], True where attention is allowed: a token sees its own segment
+        causally and its ancestors. Dense, for eager attention (`TreeAttentionPlan` computes only these blocks)."""
+        n, length = self.valid.shape
+        segment_id = torch.full((n, length), -1, dtype=torch.long)
+        visible = torch.zeros(n, max(map(len, self.segments)), max(map(len, self.segments)), dtype=torch.bool)
+        for i, segs in enumerate(self.segments):
+            for s, (start, size, parent) in enumerate(segs):
+                segment_id[i, start : start + size] = s
+                visible[i, s, s] = True
+                while parent >= 0:
+                    visible[i, s, parent] = True
+                    parent = segs[parent][2]
+        seg = segment_id.clamp(min=0)
+        seg_visible = visible[torch.arange(n)[:, None, None], seg[:, :, None], seg[:, None, :]]
+        causal = torch.ones(length, length, dtype=torch.bool).tril()
+        mask = seg_visible & causal & (segment_id >= 0)[:, None, :]
+        mask |= torch.eye(length, dtype=torch.bool)  # padding attends to itself: no empty softmax rows
+        return mask.unsqueeze(1).to(self.valid.device)
 
 
 def plan_shared_prefix(input_ids, prefix_ends, edit_ends, source_keys, edit_keys, reward_cols):
@@ -61,31 +86,20 @@ def _layout(packed_rows, reward_index, device) -> PackedLayout:
     n = len(packed_rows)
     source_row = torch.zeros(n, packed_len, dtype=torch.long)
     source_col = torch.zeros(n, packed_len, dtype=torch.long)
-    segment_id = torch.full((n, packed_len), -1, dtype=torch.long)
-    max_segments = max(len(segs) for segs in packed_rows)
-    visible = torch.zeros(n, max_segments + 1, max_segments + 1, dtype=torch.bool)  # [row, query seg, key seg]
+    valid = torch.zeros(n, packed_len, dtype=torch.bool)
+    segments = []
     for i, segs in enumerate(packed_rows):
-        at = 0
-        for s, (row, start, end, parent) in enumerate(segs):
+        at, placed = 0, []
+        for row, start, end, parent in segs:
             source_row[i, at : at + end - start] = row
             source_col[i, at : at + end - start] = torch.arange(start, end)
-            segment_id[i, at : at + end - start] = s
-            visible[i, s, s] = True
-            ancestor = parent
-            while ancestor >= 0:
-                visible[i, s, ancestor] = True
-                ancestor = segs[ancestor][3]
+            valid[i, at : at + end - start] = True
+            placed.append((at, end - start, parent))
             at += end - start
-    valid = segment_id >= 0
-    seg = segment_id.clamp(min=0)
-    seg_visible = visible[torch.arange(n)[:, None, None], seg[:, :, None], seg[:, None, :]]
-    causal = torch.ones(packed_len, packed_len, dtype=torch.bool).tril()
-    mask = seg_visible & causal & valid[:, None, :]
-    mask |= torch.eye(packed_len, dtype=torch.bool)  # padding attends to itself: no empty softmax rows
+        segments.append(placed)
     return PackedLayout(
-        source_row=source_row.to(device), source_col=source_col.to(device),
-        attention_mask=mask.unsqueeze(1).to(device), valid=valid.to(device),
-        reward_index=torch.tensor(reward_index, dtype=torch.long, device=device),
+        source_row=source_row.to(device), source_col=source_col.to(device), valid=valid.to(device),
+        reward_index=torch.tensor(reward_index, dtype=torch.long, device=device), segments=segments,
     )
 
 

@@ -163,15 +163,16 @@ def test_preference_probability():
 
 
 @pytest.mark.parametrize("position_mode", ["mrope", "sequential"])
-@pytest.mark.parametrize("attn_implementation", ["sdpa", "eager"])
-def test_shared_prefix_packing_equals_one_row_per_prompt(make_model, processor, photos, position_mode, attn_implementation):
+@pytest.mark.parametrize("attn_implementation,packed_attention", [("sdpa", "tree"), ("sdpa", "mask"), ("eager", "mask")])
+def test_shared_prefix_packing_equals_one_row_per_prompt(make_model, processor, photos, position_mode, attn_implementation,
+                                                         packed_attention):  # fmt: skip
     a, b = photos["astronaut"], photos["rocket"].resize((200, 120))
     sources = [a, a, b, a, b]
     instructions = ["mirror it", "make it gray", "zoom in", "mirror it", "add a red circle"]
     edits = [a.transpose(Image.Transpose.FLIP_LEFT_RIGHT), a.convert("L").convert("RGB"), photos["coffee"],
              photos["coffee"], b.rotate(180)]
     inputs = processor(sources, instructions, edits)
-    model = make_model(position_mode=position_mode)
+    model = make_model(position_mode=position_mode, packed_attention=packed_attention)
     model.config.vlm_config.text_config._attn_implementation = attn_implementation
     model.train()  # dropout off below, but gradients on: the shared segments must pass them back
     for module in model.modules():

@@ -42,11 +42,11 @@ def test_an_unsupported_backbone_family_is_named():
         EditRewardConfig(vlm_config=LlavaConfig())
 
 
-@pytest.mark.parametrize("attn_implementation", ["sdpa", "eager"])
+@pytest.mark.parametrize("attn_implementation,packed_attention", [("sdpa", "tree"), ("sdpa", "mask"), ("eager", "mask")])
 def test_shared_prefix_packing_carries_deepstack_to_the_packed_positions(make_qwen3_model, qwen3_processor, photos,
-                                                                         attn_implementation):  # fmt: skip
+                                                                         attn_implementation, packed_attention):  # fmt: skip
     inputs = _inputs(qwen3_processor, photos)
-    model = make_qwen3_model(qwen3_processor, initializer_range=0.2)
+    model = make_qwen3_model(qwen3_processor, initializer_range=0.2, packed_attention=packed_attention)
     assert model.config.vlm_config.vision_config.deepstack_visual_indexes == [0, 1]
     model.config.vlm_config.text_config._attn_implementation = attn_implementation
     model.train()
