@@ -6,7 +6,9 @@ for the group in which every distinct image is encoded once, with the model's sh
 (`share_prefix=True`: the system prompt and source image computed once for the group, each edited image once for
 its two dimensions), its attention computed only where the tree mask allows (`packed_attention="tree"`, the
 default) or over the whole packed row under the dense mask (`"mask"`), and without packing (`share_prefix=False`:
-one row per (edit, dimension), images still encoded once), to show what each mechanism contributes. Groups of 1, 2 and 4 edits of one source; every side includes
+one row per (edit, dimension), images still encoded once), to show what each mechanism contributes. Last, the
+compact single-pass format (`input_format="compact"`: one row per edit holding both rubrics' essentials and one
+reward token per dimension; the same weights, another input, so other scores: a format for new models). Groups of 1, 2 and 4 edits of one source; every side includes
 preprocessing. Prints edited images per second of each side, the ratios, the largest score difference between the
 sides, and the forward time per triplet of the tiny and the small config.
 
@@ -14,6 +16,7 @@ sides, and the forward time per triplet of the tiny and the small config.
 """
 
 import argparse
+import contextlib
 import statistics
 
 import torch
@@ -43,6 +46,25 @@ def batched_side(scorer, share_prefix: bool, source, instruction, edits, results
     return run
 
 
+@contextlib.contextmanager
+def input_format(config, name: str):
+    """The model's config set to another input format for a while (the benchmark's sides share one model)."""
+    previous, config.input_format = config.input_format, name
+    try:
+        yield
+    finally:
+        config.input_format = previous
+
+
+def compact_side(scorer, source, instruction, edits, results: dict):
+    def run():
+        scorer.model.config.share_prefix, scorer.model.config.packed_attention = True, "tree"
+        with input_format(scorer.model.config, "compact"):
+            results["compact"] = scorer.score_group(source, instruction, edits)
+
+    return run
+
+
 def largest_difference(scores, reference: torch.Tensor) -> float:
     """Largest |difference| over the fused score, every dimension's mu and log sigma."""
     mu, log_sigma = reference[..., 0].numpy(), reference[..., 1].numpy()
@@ -50,14 +72,21 @@ def largest_difference(scores, reference: torch.Tensor) -> float:
                      abs(torch.tensor(scores.sigma).log().numpy() - log_sigma).max()))  # fmt: skip
 
 
-def bench_groups(model, processor, flop_models, repeats: int) -> list[tuple]:
+def bench_groups(model, processor, compact_processor, flop_models, repeats: int) -> list[tuple]:
     scorer = EditRewardScorer(model, processor, batch_size=max(GROUPS), device="cpu", dtype=torch.float32)
+    with input_format(model.config, "compact"):
+        compact = EditRewardScorer(model, compact_processor, batch_size=max(GROUPS), device="cpu", dtype=torch.float32)
     table = []
     for count, name in GROUPS.items():
         source, instruction = photo(name), INSTRUCTIONS[name]
         edits = edits_of(source)[:count]
         inputs = processor(source_images=[source] * count, instructions=[instruction] * count, edited_images=edits)
+        compact_inputs = compact_processor(source_images=[source] * count, instructions=[instruction] * count,
+                                           edited_images=edits)  # fmt: skip
         predicted = [predicted_ratios(flops, inputs, model.config) for flops in flop_models]
+        with input_format(model.config, "compact"):
+            for ratios, flops in zip(predicted, flop_models):
+                ratios["compact"] = predicted_ratios(flops, compact_inputs, model.config, inputs)["tree"]
         results = {}
         sides = {
             "reference": lambda: results.__setitem__("reference", reference_group(model, processor, source,
@@ -66,6 +95,7 @@ def bench_groups(model, processor, flop_models, repeats: int) -> list[tuple]:
             "batched, shared prefix, dense mask": batched_side(scorer, True, source, instruction, edits, results,
                                                                "packed", "mask"),  # fmt: skip
             "batched, shared prefix, tree": batched_side(scorer, True, source, instruction, edits, results, "tree"),
+            "compact format, shared prefix, tree": compact_side(compact, source, instruction, edits, results),
         }
         times = interleaved(sides, repeats)
         difference = max(largest_difference(results[key], results["reference"]) for key in ("rows", "packed", "tree"))
@@ -80,7 +110,7 @@ def print_groups(table):
           "model (Qwen2.5-VL-7B or Qwen3-VL-8B)")
     print(f"{'edits':>5}  {'side':<36}{'edits/s':>9}  {'time per group':<28}{'x reference':>11}  {'FLOP model':>14}")
     layout_of = {"batched, one row per dimension": "rows", "batched, shared prefix, dense mask": "packed",
-                 "batched, shared prefix, tree": "tree"}  # fmt: skip
+                 "batched, shared prefix, tree": "tree", "compact format, shared prefix, tree": "compact"}  # fmt: skip
     for count, times, difference, (here, full) in table:
         reference = statistics.median(times["reference"])
         for side, seconds in times.items():
@@ -90,7 +120,8 @@ def print_groups(table):
                 ratio = f"{reference / median:.2f}x"
                 model = f"{here[layout_of[side]]:.2f}x / {full[layout_of[side]]:.2f}x"
             print(f"{count:>5}  {side:<36}{count / median:>9.2f}  {spread(seconds):<28}{ratio:>11}  {model:>14}")
-        print(f"{'':>5}  largest |score, mu or log sigma difference| vs reference: {difference:.2e}")
+        print(f"{'':>5}  largest |score, mu or log sigma difference| vs reference: {difference:.2e} (the compact "
+              "format's input differs: not compared)")  # fmt: skip
 
 
 def bench_forward_per_triplet(processor, models: dict, repeats: int):
@@ -119,7 +150,8 @@ def main(argv=None):
     flop_models = describe_config(model, processor, args.size, threads, probe["attention_mask"].sum(-1).tolist())
     print(f"repetitions per side: {args.repeats} after 1 warm-up, sides interleaved; every side includes "
           "preprocessing (the reference runs the processor once per edit)")
-    print_groups(bench_groups(model, processor, flop_models, args.repeats))
+    compact_processor = build_processor(args.family, input_format="compact")
+    print_groups(bench_groups(model, processor, compact_processor, flop_models, args.repeats))
     bench_forward_per_triplet(processor, models, args.repeats)
     print(f"\nload average at end: {load_average()}")
 

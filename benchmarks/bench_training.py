@@ -16,7 +16,7 @@ with the same optimizer class and settings, without dropout and without activati
 batch before any update (they must agree within the Monte-Carlo standard error).
 
     python benchmarks/bench_training.py [--repeats 3] [--size small|tiny] [--threads 1] [--position-mode mrope]
-                                        [--packed-attention tree|mask]
+                                        [--packed-attention tree|mask] [--input-format per_dimension|compact]
 """
 
 import argparse
@@ -134,14 +134,19 @@ def main(argv=None):
     parser = add_common_arguments(argparse.ArgumentParser(description=__doc__.split("\n")[0]), repeats=3)
     parser.add_argument("--packed-attention", choices=("tree", "mask"), default="tree",
                         help="the trainer's packed attention: tree (default) or the dense mask")
+    parser.add_argument("--input-format", choices=("per_dimension", "compact"), default="per_dimension",
+                        help="the trainer's input format (the reference always runs the official rows)")
     args = parser.parse_args(argv)
     threads = set_threads(args.threads)
     print(f"load average at start: {load_average()}")
-    processor = build_processor(args.family)
-    model = build_model(processor, args.size, family=args.family, position_mode=args.position_mode, head_dropout=0.0,
-                        packed_attention=args.packed_attention)  # fmt: skip
+    from editreward.trainer import EditPairCollator
+
+    processor = build_processor(args.family)  # the official rows, for the reference
+    trainer_processor = build_processor(args.family, input_format=args.input_format)
+    model = build_model(trainer_processor, args.size, family=args.family, position_mode=args.position_mode,
+                        head_dropout=0.0, packed_attention=args.packed_attention)  # fmt: skip
     with tempfile.TemporaryDirectory() as output_dir:
-        trainer = build_trainer(model, processor, pair_rows(), output_dir)
+        trainer = build_trainer(model, trainer_processor, pair_rows(), output_dir)
         rows = [trainer.train_dataset[i] for i in range(len(trainer.train_dataset))]  # as the dataloader yields them
         reference_model = copy.deepcopy(trainer.model)
         optimizer_cls, optimizer_kwargs = trainer.get_optimizer_cls_and_kwargs(trainer.args, reference_model)
@@ -154,15 +159,17 @@ def main(argv=None):
               f"rows in full, {plans['reference'][1]} image encodings); trainer {sum(plans['packed'][0])} "
               f"({len(plans['packed'][0])} packed rows, padded; {plans['packed'][1]} image encodings)")  # fmt: skip
         layout = "tree" if trainer.model.config.packed_attention == "tree" else "packed"  # the FLOP model's name
-        predicted = [predicted_ratios(flops, batch, trainer.model.config)[layout] for flops in flop_models]
+        official = EditPairCollator(processor)(rows)
+        predicted = [predicted_ratios(flops, batch, trainer.model.config, official)[layout] for flops in flop_models]
         trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-        print(f"batch: {len(rows)} pairs = {batch['input_ids'].shape[0]} (edit, dimension) rows, "
+        print(f"batch: {len(rows)} pairs = {batch['input_ids'].shape[0]} rows ({args.input_format} format), "
               f"{len(batch['image_grid_thw'])} distinct images; train_parts={trainer.args.train_parts} "
               f"({trainable / 1e6:.1f}M trainable parameters: all but the input embedding matrix)")  # fmt: skip
         print(f"optimizer: {type(trainer.optimizer).__name__} (lr {trainer.args.learning_rate}) on both sides; "
               "activation checkpointing off on both sides; no dropout (head_dropout=0, disable_dropout=True); float32")
         print(f"repetitions per side: {args.repeats} after 1 warm-up step, sides interleaved")
-        compare_losses(trainer, reference_model, processor, rows)
+        if args.input_format == "per_dimension":  # the compact format's input differs: its loss is another one
+            compare_losses(trainer, reference_model, processor, rows)
         times = interleaved({
             "reference (4 passes per pair, MC 1000)": reference_step(reference_model, optimizer, processor, rows),
             "EditRewardTrainer (one packed pass)": trainer_step(trainer, rows),

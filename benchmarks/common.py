@@ -101,13 +101,15 @@ def add_common_arguments(parser, repeats: int):
 
 
 
-def build_processor(family: str = "qwen2_5_vl"):
-    """The family's real tokenizer and chat template, the released rubric prompts, 200,704 px per image."""
+def build_processor(family: str = "qwen2_5_vl", input_format: str = "per_dimension"):
+    """The family's real tokenizer and chat template, the released rubric prompts (or, `input_format="compact"`, the
+    compact format's default prompt), 200,704 px per image."""
     from editreward import EditRewardProcessor
     from editreward.offline import chat_template_for, image_processor, tokenizer_for
 
     return EditRewardProcessor(image_processor=image_processor(PIXELS, family=family), tokenizer=tokenizer_for(family),
-                               chat_template=chat_template_for(family), image_pixels=PIXELS)  # fmt: skip
+                               chat_template=chat_template_for(family), image_pixels=PIXELS,
+                               input_format=input_format)  # fmt: skip
 
 
 def vlm_config(tokenizer, size: str, family: str = "qwen2_5_vl"):

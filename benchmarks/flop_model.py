@@ -2,6 +2,7 @@
 and for the full-size model (Qwen2.5-VL-7B, Qwen3-VL-8B), and the measured vision share, printed beside the measured
 speed-ups. `python benchmarks/flop_model.py` prints the full-size FLOP model of scoring K edits for both families."""
 
+import contextlib
 import statistics
 from dataclasses import dataclass
 
@@ -56,14 +57,14 @@ def layouts(inputs, config) -> dict[str, tuple]:
     rubric segment; padded; attention over the whole packed row under the dense mask) and `tree` (the same rows,
     attention only where the tree mask allows: each segment against its ancestors and itself). The model's rows end
     at the reward token (nothing after it can change its hidden state)."""
-    dims = len(config.dimensions)
     lengths = inputs["attention_mask"].sum(-1).tolist()
-    ends_at_reward = ((inputs["input_ids"] == config.reward_token_id).int().argmax(-1) + 1).tolist()
+    is_reward = (inputs["input_ids"] == config.reward_token_id).int()
+    ends_at_reward = (is_reward.shape[1] - is_reward.flip(-1).argmax(-1)).tolist()  # after the last reward token
     vision_end = inputs["input_ids"] == config.vlm_config.vision_end_token_id
     ends = (vision_end.nonzero()[:, 1].view(-1, 2) + 1).tolist()
     packed = {}
     for row, ((prefix_end, edit_end), length) in enumerate(zip(ends, ends_at_reward)):
-        source, edited = inputs["image_index"][row // dims].tolist()
+        source, edited = inputs["image_index"][row // config.rows_per_triplet].tolist()
         segments = packed.setdefault(source, {"prefix": prefix_end, "edits": {}, "rubrics": 0, "pairs": 0})
         segments["edits"][edited] = edit_end - prefix_end
         segments["rubrics"] += length - edit_end
@@ -81,10 +82,23 @@ def layouts(inputs, config) -> dict[str, tuple]:
     }
 
 
-def predicted_ratios(flops: FlopModel, inputs, config) -> dict[str, float]:
-    """Reference FLOPs / each layout's FLOPs."""
+def predicted_ratios(flops: FlopModel, inputs, config, reference_inputs=None) -> dict[str, float]:
+    """Reference FLOPs / each layout's FLOPs; the reference of `reference_inputs` (the official rows of the same
+    edits) when `inputs` are in another input format."""
     work = {name: flops.forward(*layout) for name, layout in layouts(inputs, config).items()}
+    if reference_inputs is not None:
+        with _per_dimension(config):
+            work["reference"] = flops.forward(*layouts(reference_inputs, config)["reference"])
     return {name: work["reference"] / value for name, value in work.items() if name != "reference"}
+
+
+@contextlib.contextmanager
+def _per_dimension(config):
+    previous, config.input_format = config.input_format, "per_dimension"
+    try:
+        yield
+    finally:
+        config.input_format = previous
 
 
 def measured_vision_share(model, row: Row, repeats: int) -> tuple[float, float]:

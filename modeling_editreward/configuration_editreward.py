@@ -3,17 +3,25 @@
 from transformers import PreTrainedConfig, Qwen2_5_VLConfig
 
 from .backbones_editreward import BackboneFamily, backbone_config_from_dict, backbone_family
-from .prompts_editreward import REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS, check_rubric_prompts
+from .prompts_editreward import (
+    COMPACT_PROMPT,
+    REWARD_SUFFIX,
+    REWARD_TOKEN,
+    RUBRIC_PROMPTS,
+    check_compact_prompt,
+    check_rubric_prompts,
+)
 
 FUSIONS = ("mean", "min", "sum")
 POSITION_MODES = ("mrope", "sequential")
 EDITED_IMAGE_FRAMES = ("repeat", "source_then_edited")
 PACKED_ATTENTIONS = ("tree", "mask")
+INPUT_FORMATS = ("per_dimension", "compact")
 DEFAULT_IMAGE_PIXELS = 200704  # the released models' budget: 256 patch groups of 28 x 28 px, 256 visual tokens
 # The fields a model config and its processor both hold, which must agree for the heads to read the prompts they were
 # trained on: their one declaration (`EditRewardConfig.from_processor` copies them, `check_processor` compares them).
 PROCESSOR_SHARED_FIELDS = ("dimensions", "rubric_prompts", "reward_suffix", "reward_token", "image_pixels",
-                           "edited_image_frames")  # fmt: skip
+                           "edited_image_frames", "input_format", "compact_prompt")  # fmt: skip
 
 
 class EditRewardConfig(PreTrainedConfig):
@@ -52,6 +60,13 @@ class EditRewardConfig(PreTrainedConfig):
             How packed rows attend: `tree` computes only the blocks the tree mask allows (one SDPA call per tree
             depth, segments batched), `mask` runs attention over the whole packed row under a dense 4-D mask. Same
             scores; eager attention always takes the dense mask.
+        input_format (`str`, *optional*, defaults to `"per_dimension"`):
+            `per_dimension` (the released models): one row per (triplet, dimension), each with its full rubric and
+            one reward token. `compact` (for new models): one row per triplet with `compact_prompt`, which holds one
+            reward token per dimension; head `d` reads the `d`-th. The processor must match.
+        compact_prompt (`str`, *optional*):
+            The compact format's prompt: one `{text_prompt}` field and one reward token per dimension, in order.
+            Defaults to both released rubrics' essentials (`prompts_editreward.COMPACT_PROMPT`).
         edited_image_frames (`str`, *optional*, defaults to `"repeat"`):
             What the vision tower's two temporal frames of the edited image hold: `repeat` (the edited image twice,
             as Qwen2.5-VL encodes any still image; the released models) or `source_then_edited` (the source, then
@@ -77,6 +92,8 @@ class EditRewardConfig(PreTrainedConfig):
         share_prefix=True,
         edited_image_frames="repeat",
         packed_attention="tree",
+        input_format="per_dimension",
+        compact_prompt=COMPACT_PROMPT,
         **kwargs,
     ):
         if isinstance(vlm_config, dict):
@@ -95,6 +112,8 @@ class EditRewardConfig(PreTrainedConfig):
         self.share_prefix = share_prefix
         self.edited_image_frames = edited_image_frames
         self.packed_attention = packed_attention
+        self.input_format = input_format
+        self.compact_prompt = compact_prompt
         kwargs["num_labels"] = 1  # TRL's RewardTrainer requires a single scalar reward
         super().__init__(**kwargs)
         self.validate_editreward()
@@ -114,7 +133,7 @@ class EditRewardConfig(PreTrainedConfig):
             raise ValueError(f"packed_attention={self.packed_attention!r} is not supported; use one of {PACKED_ATTENTIONS}.")
         if not self.dimensions:
             raise ValueError("dimensions is empty; an EditReward model needs at least one quality dimension.")
-        check_rubric_prompts(self.rubric_prompts, self.dimensions)
+        check_input_format(self)
         if self.reward_token not in self.reward_suffix:
             raise ValueError(f"reward_suffix must contain the reward token {self.reward_token!r}.")
         if self.image_pixels < self.patch_group**2:
@@ -148,6 +167,16 @@ class EditRewardConfig(PreTrainedConfig):
             )
 
     @property
+    def rows_per_triplet(self) -> int:
+        """Rows the processor writes per triplet: one per dimension, or one in the compact format."""
+        return 1 if self.input_format == "compact" else len(self.dimensions)
+
+    @property
+    def rewards_per_row(self) -> int:
+        """Reward tokens in each row: one, or one per dimension in the compact format."""
+        return len(self.dimensions) if self.input_format == "compact" else 1
+
+    @property
     def backbone_family(self) -> BackboneFamily:
         """The backbone family, named by the backbone config's `model_type` (`qwen2_5_vl` or `qwen3_vl`)."""
         return backbone_family(self.vlm_config.model_type)
@@ -162,3 +191,13 @@ class EditRewardConfig(PreTrainedConfig):
     @property
     def hidden_size(self) -> int:
         return self.vlm_config.text_config.hidden_size
+
+
+def check_input_format(fields) -> None:
+    """The prompts `fields` (a config or a processor) would render, checked for its input format, naming the field."""
+    if fields.input_format not in INPUT_FORMATS:
+        raise ValueError(f"input_format={fields.input_format!r} is not supported; use one of {INPUT_FORMATS}.")
+    if fields.input_format == "compact":
+        check_compact_prompt(fields.compact_prompt, fields.dimensions, fields.reward_token)
+    else:
+        check_rubric_prompts(fields.rubric_prompts, fields.dimensions)

@@ -182,13 +182,14 @@ class EditRewardModel(EditRewardPreTrainedModel):
             image_grid_thw (`torch.LongTensor` of shape `(num_images, 3)`): the distinct images' patch grids.
             image_index (`torch.LongTensor` of shape `(batch, 2)`): per triplet, its source and edited image.
         """
-        num_dims = len(self.config.dimensions)
-        if input_ids.shape[0] != image_index.shape[0] * num_dims:
+        num_dims, per_triplet = len(self.config.dimensions), self.config.rows_per_triplet
+        if input_ids.shape[0] != image_index.shape[0] * per_triplet:
             raise ValueError(
-                f"input_ids has {input_ids.shape[0]} rows but {image_index.shape[0]} triplets x {num_dims} dimensions "
-                f"need {image_index.shape[0] * num_dims}; build inputs with EditRewardProcessor."
+                f"input_ids has {input_ids.shape[0]} rows but {image_index.shape[0]} triplets x {per_triplet} rows "
+                f"({self.config.input_format!r} input format) need {image_index.shape[0] * per_triplet}; build inputs "
+                "with the model's own EditRewardProcessor."
             )
-        rows = RowStructure.of(input_ids, attention_mask, image_index.repeat_interleave(num_dims, dim=0), self.config)
+        rows = RowStructure.of(input_ids, attention_mask, image_index.repeat_interleave(per_triplet, dim=0), self.config)
         positions = self._position_ids(input_ids, attention_mask, image_grid_thw[rows.images.flatten()])
         features, deepstack = self._image_features(pixel_values, image_grid_thw)
         feature_index = rows.feature_index(image_grid_thw, self.model.visual.spatial_merge_size)
@@ -223,7 +224,7 @@ class EditRewardModel(EditRewardPreTrainedModel):
                 )
             layout = plan_shared_prefix(
                 input_ids, rows.prefix_end.tolist(), rows.edit_end.tolist(),
-                rows.images[:, 0].tolist(), rows.images[:, 1].tolist(), rows.reward_col.tolist(),
+                rows.images[:, 0].tolist(), rows.images[:, 1].tolist(), rows.reward_cols.tolist(),
             )
             attention = self._packed_attention(layout)
             return layout.source_row, layout.source_col, layout.valid, attention, layout.reward_index.unbind(-1)
@@ -231,7 +232,8 @@ class EditRewardModel(EditRewardPreTrainedModel):
         token_row = torch.arange(input_ids.shape[0], device=input_ids.device)[:, None].expand(-1, length)
         token_col = torch.arange(length, device=input_ids.device).expand(input_ids.shape[0], -1)
         mask = attention_mask[:, :length]
-        return token_row, token_col, mask.bool(), {"attention_mask": mask}, (token_row[:, 0], rows.reward_col)
+        reward_rows = token_row[:, :1].expand_as(rows.reward_cols)
+        return token_row, token_col, mask.bool(), {"attention_mask": mask}, (reward_rows, rows.reward_cols)
 
     def _packed_attention(self, layout) -> dict:
         """The language model's attention arguments for packed rows: a tree plan that computes only the blocks the

@@ -23,7 +23,7 @@ class PackedLayout:
     source_row: torch.LongTensor  # [packed_rows, packed_len] original row of each packed token
     source_col: torch.LongTensor  # [packed_rows, packed_len] its column in that row
     valid: torch.BoolTensor  # [packed_rows, packed_len] False on padding
-    reward_index: torch.LongTensor  # [rows, 2] (packed row, column) of each original row's reward token
+    reward_index: torch.LongTensor  # [rows, rewards per row, 2] (packed row, column) of each row's reward tokens
     segments: list[list[tuple[int, int, int]]]  # per packed row: (start column, length, parent segment or -1)
 
     @property
@@ -55,8 +55,9 @@ def plan_shared_prefix(input_ids, prefix_ends, edit_ends, source_keys, edit_keys
     """Group rows by (source prefix) and then (edited image) and lay each group out as one packed row.
 
     `prefix_ends[r]`/`edit_ends[r]`: the column after row r's source / edited image segment. `source_keys[r]` and
-    `edit_keys[r]` identify its images. Rows are grouped only if their shared segments' tokens are identical. A row
-    ends at its reward token: under causal attention the tokens after it cannot change its hidden state.
+    `edit_keys[r]` identify its images; `reward_cols[r]` lists its reward tokens' columns (one, or one per dimension
+    in the compact format). Rows are grouped only if their shared segments' tokens are identical. A row ends at its
+    last reward token: under causal attention the tokens after it cannot change its hidden states.
     """
     ids = input_ids.tolist()
     groups: dict = {}
@@ -75,8 +76,8 @@ def plan_shared_prefix(input_ids, prefix_ends, edit_ends, source_keys, edit_keys
             segments.append((rows[0], prefix_ends[rows[0]], edit_ends[rows[0]], 0))
             for r in rows:
                 offset = sum(end - start for _, start, end, _ in segments)
-                reward_index[r] = (len(packed_rows), offset + reward_cols[r] - edit_ends[r])
-                segments.append((r, edit_ends[r], reward_cols[r] + 1, edit_segment))  # causal: nothing after it counts
+                reward_index[r] = [(len(packed_rows), offset + col - edit_ends[r]) for col in reward_cols[r]]
+                segments.append((r, edit_ends[r], reward_cols[r][-1] + 1, edit_segment))  # nothing after it counts
         packed_rows.append(segments)
     return _layout(packed_rows, reward_index, input_ids.device)
 
@@ -105,14 +106,19 @@ def _layout(packed_rows, reward_index, device) -> PackedLayout:
 
 @dataclass
 class RowStructure:
-    """Where each row's segments, images and reward token are: `[prefix + source image][edited image][rubric]`."""
+    """Where each row's segments, images and reward tokens are: `[prefix + source image][edited image][rubric]`."""
 
     images: torch.LongTensor  # [rows, 2] source and edited image of each row
     prefix_end: torch.LongTensor  # [rows] column after the source image's <|vision_end|>
     edit_end: torch.LongTensor  # [rows] column after the edited image's <|vision_end|>
-    reward_col: torch.LongTensor  # [rows] column of the reward token
+    reward_cols: torch.LongTensor  # [rows, rewards per row] columns of the reward tokens, in order
     input_ids: torch.LongTensor
     image_token_id: int
+
+    @property
+    def reward_col(self) -> torch.LongTensor:
+        """[rows] column of each row's last reward token, where the row's computation ends."""
+        return self.reward_cols[:, -1]
 
     @classmethod
     def of(cls, input_ids, attention_mask, row_images, config) -> "RowStructure":
@@ -122,13 +128,19 @@ class RowStructure:
                 "EditRewardConfig(..., reward_token_id=processor.reward_token_id)."
             )
         vision_end = (input_ids == config.vlm_config.vision_end_token_id) & attention_mask.bool()
-        is_reward = input_ids == config.reward_token_id
+        is_reward = (input_ids == config.reward_token_id) & attention_mask.bool()
         if not torch.equal(vision_end.sum(-1), torch.full_like(vision_end[:, 0], 2, dtype=torch.long)):
             raise ValueError("Every row needs exactly two images (source, then edited); build inputs with EditRewardProcessor.")
-        if not torch.equal(is_reward.sum(-1), torch.ones_like(is_reward[:, 0], dtype=torch.long)):
-            raise ValueError(f"Every row needs exactly one reward token {config.reward_token!r} (id {config.reward_token_id}).")
+        rewards = config.rewards_per_row
+        if not torch.equal(is_reward.sum(-1), torch.full_like(is_reward[:, 0], rewards, dtype=torch.long)):
+            raise ValueError(
+                f"Every row needs exactly {rewards} reward token{'s' if rewards > 1 else ''} {config.reward_token!r} "
+                f"(id {config.reward_token_id}) in the {config.input_format!r} input format; build inputs with the "
+                "model's own EditRewardProcessor."
+            )
         ends = vision_end.nonzero()[:, 1].view(-1, 2) + 1
-        return cls(row_images, ends[:, 0], ends[:, 1], is_reward.int().argmax(-1), input_ids, config.vlm_config.image_token_id)
+        reward_cols = is_reward.nonzero()[:, 1].view(-1, rewards)
+        return cls(row_images, ends[:, 0], ends[:, 1], reward_cols, input_ids, config.vlm_config.image_token_id)
 
     def feature_index(self, image_grid_thw, merge_size: int) -> torch.LongTensor:
         """[rows, seq]: for each image token, its row in the concatenated image features; -1 elsewhere."""

@@ -9,9 +9,9 @@ from PIL import Image
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.processing_utils import ProcessorMixin
 
-from .configuration_editreward import DEFAULT_IMAGE_PIXELS, EDITED_IMAGE_FRAMES
+from .configuration_editreward import DEFAULT_IMAGE_PIXELS, EDITED_IMAGE_FRAMES, check_input_format
 from .images_editreward import load_image_for_budget
-from .prompts_editreward import REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS, check_rubric_prompts
+from .prompts_editreward import COMPACT_PROMPT, REWARD_SUFFIX, REWARD_TOKEN, RUBRIC_PROMPTS
 
 IMAGE_PAD = "<|image_pad|>"
 _INSTRUCTION_SLOT = "\x00instruction\x00"  # stands for the instruction in the cached rendering of a row
@@ -24,7 +24,7 @@ class EditRewardProcessor(ProcessorMixin):
     and each dimension, one user turn with the source image, the edited image, then the rubric prompt with the
     instruction and the reward suffix, rendered with the backbone's chat template (`add_generation_prompt=True`).
 
-    Rows are triplet-major (`row = triplet * num_dimensions + dimension`). Each distinct image is resized and
+    Rows are triplet-major (`row = triplet * num_dimensions + dimension`; one row per triplet in the compact format). Each distinct image is resized and
     patchified once per call, however many rows use it; `image_index[i] = (source, edited)` points into the
     distinct images (`image_grid_thw`, `pixel_values`).
 
@@ -42,6 +42,9 @@ class EditRewardProcessor(ProcessorMixin):
             for any still image. `"source_then_edited"`: the source image, then the edited image (resized to the
             source's size), so that the temporal patch embedding compares them pixel by pixel; the model must be
             trained this way (`EditRewardConfig.edited_image_frames`).
+        input_format (`str`): `"per_dimension"` (the released models: one row per dimension as above) or
+            `"compact"` (one row per triplet with `compact_prompt`, one reward token per dimension).
+        compact_prompt (`str`): the compact format's prompt, with a `{text_prompt}` field.
     """
 
     def __init__(
@@ -55,17 +58,21 @@ class EditRewardProcessor(ProcessorMixin):
         reward_token=REWARD_TOKEN,
         image_pixels=DEFAULT_IMAGE_PIXELS,
         edited_image_frames="repeat",
+        input_format="per_dimension",
+        compact_prompt=COMPACT_PROMPT,
         **kwargs,
     ):
         if edited_image_frames not in EDITED_IMAGE_FRAMES:
             raise ValueError(f"edited_image_frames={edited_image_frames!r}; use one of {EDITED_IMAGE_FRAMES}.")
         self.dimensions = list(dimensions) if dimensions is not None else list(RUBRIC_PROMPTS)
         self.rubric_prompts = dict(rubric_prompts) if rubric_prompts is not None else dict(RUBRIC_PROMPTS)
-        check_rubric_prompts(self.rubric_prompts, self.dimensions)
         self.reward_suffix = reward_suffix
         self.reward_token = reward_token
         self.image_pixels = image_pixels
         self.edited_image_frames = edited_image_frames
+        self.input_format = input_format
+        self.compact_prompt = compact_prompt
+        check_input_format(self)
         if tokenizer is not None and reward_token not in tokenizer.get_vocab():
             tokenizer.add_special_tokens({"additional_special_tokens": [reward_token]})
         super().__init__(image_processor, tokenizer, chat_template=chat_template)
@@ -112,9 +119,9 @@ class EditRewardProcessor(ProcessorMixin):
             vision, image_index = self._source_then_edited(vision, image_index)
         tokens_per_image = (vision["image_grid_thw"].prod(-1) // self.merge_size**2).tolist()
         texts = [
-            self._row_text(instruction, tokens_per_image[source], tokens_per_image[edited], dimension)
+            self._row_text(instruction, tokens_per_image[source], tokens_per_image[edited], *prompt)
             for (source, edited), instruction in zip(image_index, instructions)
-            for dimension in self.dimensions
+            for prompt in self._row_prompts()
         ]
         # right padding whatever the tokenizer's default: the model's shared-prefix packing relies on it
         text = self.tokenizer(texts, padding=True, padding_side="right", return_tensors="pt", add_special_tokens=False)
@@ -182,9 +189,15 @@ class EditRewardProcessor(ProcessorMixin):
         }
         return vision, new_index
 
-    def _row_text(self, instruction: str, source_tokens: int, edited_tokens: int, dimension: str) -> str:
-        before, between, after = self._row_template(dimension, self.rubric_prompts[dimension], self.reward_suffix,
-                                                    self.chat_template)  # fmt: skip
+    def _row_prompts(self) -> list[tuple[str, str, str]]:
+        """(name, prompt, suffix) of each row a triplet gets: one per dimension, or the one compact row."""
+        if self.input_format == "compact":
+            return [("compact", self.compact_prompt, "")]
+        return [(d, self.rubric_prompts[d], self.reward_suffix) for d in self.dimensions]
+
+    def _row_text(self, instruction: str, source_tokens: int, edited_tokens: int, name: str, prompt: str,
+                  suffix: str) -> str:  # fmt: skip
+        before, between, after = self._row_template(name, prompt, suffix, self.chat_template)
         return before + IMAGE_PAD * source_tokens + between + IMAGE_PAD * edited_tokens + after.replace(
             _INSTRUCTION_SLOT, instruction
         )

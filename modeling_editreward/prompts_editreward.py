@@ -72,18 +72,43 @@ RUBRIC_PROMPTS = {
 }
 
 
+# The compact single-pass format (`input_format="compact"`, for new models): one row per triplet holding both
+# rubrics' essentials and one reward token per dimension, in the order of the released dimensions; each head reads
+# its own token. Not the released models' input: they were trained on one row per dimension.
+COMPACT_PROMPT = (
+    '\nCompare the edited image with the source image. Instruction: {text_prompt}\n'
+    'Instruction following (accurate, complete, nothing else changed), 1-4: <|Reward|>\n'
+    'Visual quality (realistic, artifact-free, coherent), 1-4: <|Reward|>\n'
+)
+
+
 def check_rubric_prompts(rubric_prompts: dict, dimensions: list) -> None:
     """Each dimension needs a rubric that formats with exactly one `{text_prompt}` field and no other."""
     missing = [d for d in dimensions if d not in rubric_prompts]
     if missing:
         raise ValueError(f"rubric_prompts has no prompt for dimensions {missing}; add one per dimension.")
     for dimension in dimensions:
-        try:
-            fields = [field for _, field, _, _ in string.Formatter().parse(rubric_prompts[dimension]) if field is not None]
-        except ValueError as error:  # a lone '{' or '}'
-            fields = [str(error)]
-        if fields != ["text_prompt"]:
-            raise ValueError(
-                f"rubric_prompts[{dimension!r}] must contain the field {{text_prompt}} exactly once and no other "
-                f"format field, found {fields}; write literal braces as {{{{ and }}}}."
-            )
+        _check_fields(rubric_prompts[dimension], f"rubric_prompts[{dimension!r}]")
+
+
+def check_compact_prompt(compact_prompt: str, dimensions: list, reward_token: str) -> None:
+    """The compact prompt formats with one `{text_prompt}` and holds one reward token per dimension."""
+    _check_fields(compact_prompt, "compact_prompt")
+    if compact_prompt.count(reward_token) != len(dimensions):
+        raise ValueError(
+            f"compact_prompt holds the reward token {reward_token!r} {compact_prompt.count(reward_token)} times but "
+            f"there are {len(dimensions)} dimensions {list(dimensions)}; write one reward token per dimension, in "
+            "their order."
+        )
+
+
+def _check_fields(prompt: str, name: str) -> None:
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(prompt) if field is not None]
+    except ValueError as error:  # a lone '{' or '}'
+        fields = [str(error)]
+    if fields != ["text_prompt"]:
+        raise ValueError(
+            f"{name} must contain the field {{text_prompt}} exactly once and no other format field, found {fields}; "
+            "write literal braces as {{ and }}."
+        )

@@ -128,30 +128,30 @@ class TripletTokens:
     edited: int  # its edited image (and the edited-image segment of equal edits)
     prefix: int  # tokens of the system prompt and source image
     edit: int  # tokens of the edited image segment
-    tails: int  # tokens of its rubric rows, up to each reward token (one per dimension)
-    row: int  # length of its longest row up to the reward token (without packing)
+    tails: int  # tokens of its rubric rows, up to each row's last reward token
+    row: int  # length of its longest row up to the last reward token (without packing)
 
     @classmethod
     def of(cls, inputs, config) -> list["TripletTokens"]:
-        """One per triplet of a processor batch (rows triplet-major, one per dimension)."""
-        num_dims = len(config.dimensions)
+        """One per triplet of a processor batch (rows triplet-major: one per dimension, or one if compact)."""
+        per_triplet = config.rows_per_triplet
         image_index = inputs["image_index"]
         rows = RowStructure.of(inputs["input_ids"], inputs["attention_mask"],
-                               image_index.repeat_interleave(num_dims, dim=0), config)  # fmt: skip
-        prefix, edit_end = rows.prefix_end.view(-1, num_dims), rows.edit_end.view(-1, num_dims)
-        reward = rows.reward_col.view(-1, num_dims)
+                               image_index.repeat_interleave(per_triplet, dim=0), config)  # fmt: skip
+        prefix, edit_end = rows.prefix_end.view(-1, per_triplet), rows.edit_end.view(-1, per_triplet)
+        reward = rows.reward_col.view(-1, per_triplet)
         tails, row = (reward + 1 - edit_end).sum(-1), (reward + 1).max(-1).values
         return [cls(*values) for values in zip(image_index[:, 0].tolist(), image_index[:, 1].tolist(),
                                                prefix[:, 0].tolist(), (edit_end - prefix)[:, 0].tolist(),
                                                tails.tolist(), row.tolist())]  # fmt: skip
 
 
-def batch_tokens(triplets: list[TripletTokens], num_dims: int, packed: bool) -> int:
+def batch_tokens(triplets: list[TripletTokens], rows_per_triplet: int, packed: bool) -> int:
     """Tokens one forward over these triplets computes, padding included: with shared-prefix packing, one packed row
     per source (its prefix once, each distinct edited image once, every rubric row) times the longest; without it,
-    one row per (triplet, dimension) times the longest row."""
+    each triplet's rows times the longest row."""
     if not packed:
-        return len(triplets) * num_dims * max(t.row for t in triplets)
+        return len(triplets) * rows_per_triplet * max(t.row for t in triplets)
     lengths, edits = {}, set()
     for t in triplets:
         lengths[t.source] = lengths.get(t.source, t.prefix) + t.tails + (t.edit if (t.source, t.edited) not in edits else 0)
@@ -159,24 +159,24 @@ def batch_tokens(triplets: list[TripletTokens], num_dims: int, packed: bool) -> 
     return len(lengths) * max(lengths.values())
 
 
-def next_batch(triplets: list[TripletTokens], start: int, max_tokens: int, max_edits: int, num_dims: int,
+def next_batch(triplets: list[TripletTokens], start: int, max_tokens: int, max_edits: int, rows_per_triplet: int,
                packed: bool) -> int:  # fmt: skip
     """End of the longest run of triplets from `start` within both limits (at least one triplet)."""
     stop = start + 1
     while (stop < len(triplets) and stop - start < max_edits
-           and batch_tokens(triplets[start : stop + 1], num_dims, packed) <= max_tokens):  # fmt: skip
+           and batch_tokens(triplets[start : stop + 1], rows_per_triplet, packed) <= max_tokens):  # fmt: skip
         stop += 1
     return stop
 
 
-def select_triplets(inputs, start: int, stop: int, num_dims: int) -> BatchFeature:
+def select_triplets(inputs, start: int, stop: int, rows_per_triplet: int) -> BatchFeature:
     """The processor batch of triplets `start:stop` of `inputs`: their rows and only the images they use."""
     if start == 0 and stop == inputs["image_index"].shape[0]:
         return inputs
     used, image_index = torch.unique(inputs["image_index"][start:stop], return_inverse=True)
     grids = inputs["image_grid_thw"]
     patches = inputs["pixel_values"].split(grids.prod(-1).tolist())
-    rows = slice(start * num_dims, stop * num_dims)
+    rows = slice(start * rows_per_triplet, stop * rows_per_triplet)
     length = int(inputs["attention_mask"][rows].sum(-1).max())  # right-padded: drop the columns only others used
     return BatchFeature({
         "input_ids": inputs["input_ids"][rows, :length], "attention_mask": inputs["attention_mask"][rows, :length],
@@ -254,17 +254,17 @@ class EditRewardScorer:
         the edits-per-forward limit for the rest of the call (halved after each out-of-memory error)."""
         inputs = self.processor(source_images=list(sources), instructions=list(instructions), edited_images=list(edits))
         config, packed = self.model.config, self.model._shares_prefix()
-        num_dims = len(config.dimensions)
+        per_triplet = config.rows_per_triplet
         triplets = TripletTokens.of(inputs, config)
         start = 0
         while start < len(triplets):
-            stop = next_batch(triplets, start, self.max_batch_tokens, max_edits, num_dims, packed)
+            stop = next_batch(triplets, start, self.max_batch_tokens, max_edits, per_triplet, packed)
             try:
-                outputs.append(self._forward(select_triplets(inputs, start, stop, num_dims)))
+                outputs.append(self._forward(select_triplets(inputs, start, stop, per_triplet)))
                 start = stop
                 continue
             except torch.OutOfMemoryError as error:
-                tokens = batch_tokens(triplets[start:stop], num_dims, packed)
+                tokens = batch_tokens(triplets[start:stop], per_triplet, packed)
                 if stop - start == 1:
                     raise torch.OutOfMemoryError(
                         f"One edit ({tokens} language-model tokens) does not fit in memory on {self.device}; lower "

@@ -45,7 +45,7 @@ class ForwardRecorder:
     def __call__(self, **inputs):
         config = self.model.config
         self.triplets.append(inputs["image_index"].shape[0])
-        self.tokens.append(batch_tokens(TripletTokens.of(inputs, config), len(config.dimensions),
+        self.tokens.append(batch_tokens(TripletTokens.of(inputs, config), config.rows_per_triplet,
                                         self.model._shares_prefix()))  # fmt: skip
         if self.oom_above is not None and self.triplets[-1] > self.oom_above:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
@@ -67,7 +67,7 @@ def test_batch_tokens_is_what_the_forward_computes(make_model, processor, triple
                            inputs["image_index"].repeat_interleave(num_dims, dim=0), model.config)  # fmt: skip
     if share_prefix:
         layout = plan_shared_prefix(inputs["input_ids"], rows.prefix_end.tolist(), rows.edit_end.tolist(),
-                                    rows.images[:, 0].tolist(), rows.images[:, 1].tolist(), rows.reward_col.tolist())
+                                    rows.images[:, 0].tolist(), rows.images[:, 1].tolist(), rows.reward_cols.tolist())
         computed = layout.valid.numel()  # packed rows x packed length
     else:
         computed = inputs["input_ids"].shape[0] * (int(rows.reward_col.max()) + 1)

@@ -28,7 +28,7 @@ def _layout(model, inputs) -> PackedLayout:
     rows = RowStructure.of(inputs["input_ids"], inputs["attention_mask"],
                            inputs["image_index"].repeat_interleave(dims, dim=0), model.config)  # fmt: skip
     return plan_shared_prefix(inputs["input_ids"], rows.prefix_end.tolist(), rows.edit_end.tolist(),
-                              rows.images[:, 0].tolist(), rows.images[:, 1].tolist(), rows.reward_col.tolist())
+                              rows.images[:, 0].tolist(), rows.images[:, 1].tolist(), rows.reward_cols.tolist())
 
 
 class _Attention(torch.nn.Module):

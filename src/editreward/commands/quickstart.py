@@ -18,6 +18,9 @@ def register(subparsers):
                         help="seed of the data, the initial weights and the order")
     parser.add_argument("--family", choices=["qwen2_5_vl", "qwen3_vl"], default="qwen2_5_vl",
                         help="backbone family of the small model (default: %(default)s)")
+    parser.add_argument("--input-format", choices=["per_dimension", "compact"], default="per_dimension",
+                        help="one row per dimension (as the released models) or the compact single-pass format "
+                             "(default: %(default)s)")  # fmt: skip
     parser.set_defaults(handler=run)
     return parser
 
@@ -25,7 +28,7 @@ def register(subparsers):
 def run(args) -> int:
     from ..quickstart.run import run_quickstart
 
-    run_quickstart(args.output_dir, fast=args.fast, seed=args.seed, family=args.family)
+    run_quickstart(args.output_dir, fast=args.fast, seed=args.seed, family=args.family, input_format=args.input_format)
     return 0
 
 

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 from .evaluation import human_scale_center
-from .recipe import MODEL_RECIPE, QUICKSTART_PROMPTS
+from .recipe import MODEL_RECIPE, QUICKSTART_COMPACT_PROMPT, QUICKSTART_PROMPTS
 
 BENCHMARK_NAME = "quickstart held-out photos"
 
@@ -36,7 +36,8 @@ def describe_device(device) -> str:
     return f"{os.cpu_count()} CPU cores" if device.type == "cpu" else str(device)
 
 
-def training_card_section(dataset_info: dict, recipe: dict, seed: int, seconds: float, *, device: str) -> dict:
+def training_card_section(dataset_info: dict, recipe: dict, seed: int, seconds: float, *, device: str,
+                          input_format: str = "per_dimension") -> dict:  # fmt: skip
     """The model card's training section: a paragraph on the data, then one row per recipe setting."""
     settings = dataset_info["settings"]
     center = human_scale_center(recipe)
@@ -55,7 +56,8 @@ def training_card_section(dataset_info: dict, recipe: dict, seed: int, seconds: 
     )
     recipe_rows = {
         "initialisation": f"random (initializer_range {MODEL_RECIPE['initializer_range']}), no pretrained weights",
-        "rubric_prompts": "; ".join(f"{d}: {p!r}" for d, p in QUICKSTART_PROMPTS.items())
+        "rubric_prompts": (f"compact format, one row per triplet: {QUICKSTART_COMPACT_PROMPT!r}" if input_format == "compact"
+                           else "; ".join(f"{d}: {p!r}" for d, p in QUICKSTART_PROMPTS.items()))
         + " (short prompts for a model trained from scratch, not the released 400-token rubrics)",
         "image_size": f"{settings['image_size']} px data, model pixel budget {MODEL_RECIPE['image_pixels']}",
         **recipe,

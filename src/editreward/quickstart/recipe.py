@@ -35,7 +35,12 @@ MODEL_RECIPE = {
     "position_mode": "sequential",
     "edited_image_frames": "source_then_edited",
     "patch_size": 7,
+    "input_format": "per_dimension",
 }  # fmt: skip
+
+# The compact single-pass format (`editreward quickstart --input-format compact`): one row per triplet, the two
+# dimensions' names after the instruction, one reward token each (the short prompts' words, in one row).
+QUICKSTART_COMPACT_PROMPT = "{text_prompt}\nInstruction following. <|Reward|>\nVisual quality. <|Reward|>"
 
 # `EditRewardTrainingArguments` of the full run. The pointwise loss (squared error of each head's mean on its human
 # score) gives every image a target per dimension; a pairwise loss only says which of two is better. The ranking term

@@ -31,14 +31,14 @@ from ..utils.environment import use_offline_environment
 from .demo import score_in_fresh_process, write_example
 from .evaluation import evaluate_pairs, human_scale_center, score_pairs, scores_by_kind
 from .hub_folder import describe_device, results_json, save_hub_folder, training_card_section
-from .recipe import DATA_RECIPE, FAST_TRAINING, TRAINING_RECIPE
+from .recipe import DATA_RECIPE, FAST_TRAINING, MODEL_RECIPE, TRAINING_RECIPE
 from .report import closing_note, format_scores_by_kind, format_table
 from .training import build_model, describe_model, train
 
 
 def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, dataset_options: dict | None = None,
                    training_overrides: dict | None = None, progress: bool = True,
-                   family: str = "qwen2_5_vl") -> dict:  # fmt: skip
+                   family: str = "qwen2_5_vl", input_format: str = "per_dimension") -> dict:  # fmt: skip
     """Run the four steps and return a summary: paths, the evaluation, the table, the demo's output, timings.
 
     Args:
@@ -49,6 +49,8 @@ def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, dataset_opt
         training_overrides: overrides of `TRAINING_RECIPE` (or `FAST_TRAINING`).
         progress: show the Trainer's progress bar (with the time left).
         family: the backbone family, `qwen2_5_vl` or `qwen3_vl`.
+        input_format: `per_dimension` (one row per dimension, as the released models) or `compact` (one row per
+            triplet, one reward token per dimension).
     """
     require_quickstart_modules()
     use_offline_environment(overwrite=False)
@@ -62,7 +64,7 @@ def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, dataset_opt
     timings["data"] = time.monotonic() - start
 
     print(_heading("2/4 Training a small EditReward model from random initialisation"))
-    model, processor = build_model(seed, family=family)
+    model, processor = build_model(seed, {**MODEL_RECIPE, "input_format": input_format}, family=family)
     recipe = {**TRAINING_RECIPE, **(FAST_TRAINING if fast else {}), **(training_overrides or {})}
     print(describe_model(model))
     mark = time.monotonic()
@@ -86,7 +88,7 @@ def run_quickstart(output_dir, *, fast: bool = False, seed: int = 0, dataset_opt
     model_dir = output_dir / "model"
     results = results_json(evaluation, model_dir, output_dir / "dataset")
     training = training_card_section(dataset_info, recipe, seed, timings["training"],
-                                     device=describe_device(model.device))
+                                     device=describe_device(model.device), input_format=input_format)
     save_hub_folder(model, processor, model_dir, results, training)
     example_dir = write_example(dataset["test"], output_dir / "example")
     demo = score_in_fresh_process(model_dir, example_dir)

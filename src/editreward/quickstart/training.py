@@ -4,13 +4,15 @@ family's real tokenizer offline, trained with `EditRewardTrainer` for the recipe
 import math
 from pathlib import Path
 
-from .recipe import MODEL_RECIPE, QUICKSTART_PROMPTS
+from .recipe import MODEL_RECIPE, QUICKSTART_COMPACT_PROMPT, QUICKSTART_PROMPTS
 
 
 def build_processor(image_pixels: int = MODEL_RECIPE["image_pixels"],
                     edited_image_frames: str = MODEL_RECIPE["edited_image_frames"],
-                    patch_size: int = MODEL_RECIPE["patch_size"], family: str = "qwen2_5_vl"):  # fmt: skip
-    """The processor: the family's real tokenizer and chat template, offline, with the short prompts."""
+                    patch_size: int = MODEL_RECIPE["patch_size"], family: str = "qwen2_5_vl",
+                    input_format: str = MODEL_RECIPE["input_format"]):  # fmt: skip
+    """The processor: the family's real tokenizer and chat template, offline, with the short prompts (one row per
+    dimension, or the compact format's one row per triplet)."""
     from ..modeling_editreward import EditRewardProcessor
     from ..offline import chat_template_for, image_processor, tokenizer_for
 
@@ -18,6 +20,7 @@ def build_processor(image_pixels: int = MODEL_RECIPE["image_pixels"],
         image_processor(image_pixels, patch_size, family), tokenizer_for(family),
         chat_template=chat_template_for(family),
         rubric_prompts=QUICKSTART_PROMPTS, image_pixels=image_pixels, edited_image_frames=edited_image_frames,
+        input_format=input_format, compact_prompt=QUICKSTART_COMPACT_PROMPT,
     )  # fmt: skip
 
 
@@ -29,7 +32,8 @@ def build_model(seed: int = 0, recipe: dict = MODEL_RECIPE, family: str = "qwen2
     from ..modeling_editreward import EditRewardConfig, EditRewardModel
     from ..offline import backbone_config
 
-    processor = build_processor(recipe["image_pixels"], recipe["edited_image_frames"], recipe["patch_size"], family)
+    processor = build_processor(recipe["image_pixels"], recipe["edited_image_frames"], recipe["patch_size"], family,
+                                recipe.get("input_format", "per_dimension"))  # fmt: skip
     backbone = backbone_config(processor.tokenizer, initializer_range=recipe["initializer_range"],
                                patch_size=recipe["patch_size"], family=family, **recipe["backbone"])  # fmt: skip
     config = EditRewardConfig.from_processor(processor, backbone, head_hidden_sizes=recipe["head_hidden_sizes"],
