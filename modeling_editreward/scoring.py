@@ -185,6 +185,36 @@ def select_triplets(inputs, start: int, stop: int, rows_per_triplet: int) -> Bat
     })  # fmt: skip
 
 
+def forward_in_batches(forward, inputs, model, max_tokens: int, max_edits: int) -> tuple[list, int]:
+    """`forward` over the triplets of one processor batch, in order, in batches of at most `max_edits` triplets and
+    `max_tokens` language-model tokens (`batch_tokens`: a group's packed length). After an out-of-memory error the
+    batch is halved and retried, and the rest keep the halved size; every triplet is run exactly once. Returns the
+    outputs in order and the edits-per-forward limit for what follows."""
+    config, packed = model.config, model._shares_prefix()
+    per_triplet = config.rows_per_triplet
+    triplets = TripletTokens.of(inputs, config)
+    outputs, start = [], 0
+    while start < len(triplets):
+        stop = next_batch(triplets, start, max_tokens, max_edits, per_triplet, packed)
+        try:
+            outputs.append(forward(select_triplets(inputs, start, stop, per_triplet)))
+            start = stop
+            continue
+        except torch.OutOfMemoryError as error:
+            tokens = batch_tokens(triplets[start:stop], per_triplet, packed)
+            if stop - start == 1:
+                raise torch.OutOfMemoryError(
+                    f"One edit ({tokens} language-model tokens) does not fit in memory on {model.device}; lower the "
+                    "image budget (image_pixels), score in bfloat16, or use a larger device."
+                ) from error
+        max_edits = (stop - start) // 2  # outside the except block, so the failed batch's tensors are freed
+        logger.warning(f"Out of memory scoring {stop - start} edits ({tokens} tokens) in one forward; retrying "
+                       f"with at most {max_edits} edits per forward.")  # fmt: skip
+        if model.device.type == "cuda":
+            torch.cuda.empty_cache()
+    return outputs, max_edits
+
+
 class EditRewardScorer:
     """Scores (source, instruction, edited) triplets in batches under `torch.inference_mode`.
 
@@ -253,28 +283,8 @@ class EditRewardScorer:
         """Score one processor call's triplets in token-budget batches, appending to `outputs` in order; returns
         the edits-per-forward limit for the rest of the call (halved after each out-of-memory error)."""
         inputs = self.processor(source_images=list(sources), instructions=list(instructions), edited_images=list(edits))
-        config, packed = self.model.config, self.model._shares_prefix()
-        per_triplet = config.rows_per_triplet
-        triplets = TripletTokens.of(inputs, config)
-        start = 0
-        while start < len(triplets):
-            stop = next_batch(triplets, start, self.max_batch_tokens, max_edits, per_triplet, packed)
-            try:
-                outputs.append(self._forward(select_triplets(inputs, start, stop, per_triplet)))
-                start = stop
-                continue
-            except torch.OutOfMemoryError as error:
-                tokens = batch_tokens(triplets[start:stop], per_triplet, packed)
-                if stop - start == 1:
-                    raise torch.OutOfMemoryError(
-                        f"One edit ({tokens} language-model tokens) does not fit in memory on {self.device}; lower "
-                        "the image budget (image_pixels), score in bfloat16, or use a larger device."
-                    ) from error
-            max_edits = (stop - start) // 2  # outside the except block, so the failed batch's tensors are freed
-            logger.warning(f"Out of memory scoring {stop - start} edits ({tokens} tokens) in one forward; retrying "
-                           f"with at most {max_edits} edits per forward.")  # fmt: skip
-            if self.device.type == "cuda":
-                torch.cuda.empty_cache()
+        parts, max_edits = forward_in_batches(self._forward, inputs, self.model, self.max_batch_tokens, max_edits)
+        outputs.extend(parts)
         return max_edits
 
     def _forward(self, inputs):

@@ -124,3 +124,21 @@ def test_an_edit_over_the_token_budget_is_scored_alone(make_model, processor, tr
 def test_batch_limits_must_be_positive_integers(make_model, processor, option):
     with pytest.raises(ValueError, match=f"^{option} must be a positive integer, got 0"):
         EditRewardScorer(make_model(), processor, device="cpu", **{option: 0})
+
+
+def test_the_rl_reward_keeps_groups_whole_within_the_token_budget_and_halves_on_out_of_memory(
+    make_model, processor, triplets, monkeypatch
+):
+    """The RL caller batches the same way: groups of (source, instruction) in order, at most `max_batch_tokens` per
+    forward, halved after an out-of-memory error, every edit rewarded once and as one unbatched forward would."""
+    from editreward.rewards import EditRewardFunction
+
+    model = make_model(seed=7)
+    expected = torch.as_tensor(unbatched(model, processor, triplets)[0])
+    budget = batch_tokens(TripletTokens.of(processor(*triplets), model.config)[:2], 2, True)
+    recorder = ForwardRecorder(model, oom_above=1)
+    monkeypatch.setattr(model, "forward", recorder)
+    reward = EditRewardFunction(model, processor, max_batch_edits=6, max_batch_tokens=budget, device="cpu")
+    torch.testing.assert_close(reward(*triplets), expected, atol=1e-5, rtol=0)
+    assert max(recorder.triplets) == 2 and all(tokens <= budget for tokens in recorder.tokens)
+    assert recorder.triplets.count(1) == 6  # each edit once, after the first two-edit forward ran out of memory

@@ -8,7 +8,12 @@ import numpy as np
 import torch
 from transformers.utils import ModelOutput
 
-from editreward.modeling_editreward.scoring import EditRewardScorer, is_single_image
+from editreward.modeling_editreward.scoring import (
+    DEFAULT_MAX_BATCH_TOKENS,
+    EditRewardScorer,
+    forward_in_batches,
+    is_single_image,
+)
 
 from . import differentiable as diff
 from .groups import DEFAULT_EPSILON, plan_batches, per_prompt_zscores
@@ -46,7 +51,9 @@ class EditRewardFunction:
     uncertainty about mu and never a reward (`uncertainty_penalty=k` subtracts k * sigma).
 
     Edits sharing a (source, instruction) (a GRPO group) are scored in one forward call, which encodes the source
-    and the prompt once for the whole group; calls hold at most `max_batch_edits` edits.
+    and the prompt once for the whole group; calls hold at most `max_batch_edits` edits and `max_batch_tokens`
+    language-model tokens (a group's packed length), and a call that runs out of accelerator memory is halved and
+    retried (the rest of the call keeps the halved size), every edit scored exactly once.
 
     Args:
         model, processor: an `EditRewardModel` and its `EditRewardProcessor` (used in place: moved to `device`,
@@ -55,6 +62,7 @@ class EditRewardFunction:
             weigh 0); its sigma is sqrt(sum of weight^2 * sigma^2).
         uncertainty_penalty (`float`, defaults to 0): k in reward = mu - k * sigma.
         max_batch_edits (`int`, defaults to 32): edits per forward call.
+        max_batch_tokens (`int`, defaults to 16384): language-model tokens per forward call.
         differentiable (`bool`, defaults to False): preprocess the edited images in torch and keep the graph, so
             that the rewards' gradient reaches their pixels (edited images must then be float tensors).
         train_model (`bool`, defaults to False): with `differentiable`, let gradients reach the reward model's
@@ -65,8 +73,10 @@ class EditRewardFunction:
 
     def __init__(self, model, processor, weights: Mapping[str, float] | None = None, uncertainty_penalty: float = 0.0,
                  max_batch_edits: int = 32, differentiable: bool = False, train_model: bool = False, device=None,
-                 dtype=None):  # fmt: skip
-        scorer = EditRewardScorer(model, processor, batch_size=max_batch_edits, device=device, dtype=dtype)
+                 dtype=None, max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS):  # fmt: skip
+        scorer = EditRewardScorer(model, processor, batch_size=max_batch_edits, device=device, dtype=dtype,
+                                  max_batch_tokens=max_batch_tokens)  # fmt: skip
+        self.max_batch_tokens = max_batch_tokens
         self.model, self.processor, self.device = scorer.model, scorer.processor, scorer.device
         self.dimensions = list(self.model.config.dimensions)
         self.weights = self._weight_vector(weights)
@@ -203,11 +213,12 @@ class EditRewardFunction:
 
     def _score_prepared(self, items, positions: list[int]) -> RewardOutput:
         keys = [items["keys"][i] for i in positions]
-        parts, order = [], []
+        parts, order, limit = [], [], self.max_batch_edits
         for batch in plan_batches(keys, self.max_batch_edits):
             members = [positions[b] for b in batch]
             try:
-                parts.append(self._forward(items, members))
+                part, limit = self._forward(items, members, limit)
+                parts.append(part)
             except _INPUT_ERRORS:
                 failures = self._failures(items, members)
                 if failures:
@@ -230,13 +241,15 @@ class EditRewardFunction:
         out = {"rewards": rewards, "score": fields["score"], "score_sigma": score_sigma, "mu": fields["mu"], "sigma": sigma}
         return RewardOutput(**{name: value.to(items["device"]) for name, value in out.items()})
 
-    def _forward(self, items, members: list[int]) -> dict:
+    def _forward(self, items, members: list[int], max_edits: int) -> tuple[dict, int]:
+        """The model's outputs for `members` (token-budget batches, halved on out-of-memory errors) and the
+        edits-per-forward limit for the rest of the call."""
         sources = [items["sources"][i] for i in members]
         instructions = [items["instructions"][i] for i in members]
         if not self.differentiable:
             with torch.inference_mode():
                 return self._run(self.processor(source_images=sources, instructions=instructions,
-                                                edited_images=[items["edits"][i] for i in members]))  # fmt: skip
+                                                edited_images=[items["edits"][i] for i in members]), max_edits)  # fmt: skip
         edits = [items["edits"][i] for i in members]
         sizes = [diff.budget_size(edit, self.processor, f"edited_images[{i}]") for edit, i in zip(edits, members)]
         # at the edit's own size, so that the processor computes the same grid (its budget resize is not idempotent)
@@ -250,9 +263,13 @@ class EditRewardFunction:
         patches = [diff.edited_patches(edit.to(self.device), self.processor, size) for edit, size in zip(edits, sizes)]
         inputs["pixel_values"] = diff.splice_edited_patches(inputs, patches, self.processor)
         with torch.enable_grad():
-            return self._run(inputs)
+            return self._run(inputs, max_edits)
 
-    def _run(self, inputs) -> dict:
+    def _run(self, inputs, max_edits: int) -> tuple[dict, int]:
+        parts, max_edits = forward_in_batches(self._run_batch, inputs, self.model, self.max_batch_tokens, max_edits)
+        return {name: torch.cat([part[name] for part in parts]) for name in parts[0]}, max_edits
+
+    def _run_batch(self, inputs) -> dict:
         inputs = inputs.to(self.device)
         inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
         out = self.model(**inputs)
