@@ -23,6 +23,25 @@ def photo(name: str, size: tuple[int, int] = (160, 120)) -> Image.Image:
     return Image.fromarray(getattr(data, name)()).convert("RGB").resize(size, Image.Resampling.BICUBIC)
 
 
+def packed_and_flat(model, inputs, parameters) -> dict[bool, tuple]:
+    """For shared-prefix packing on (True) and off (False): mu, log sigma and the gradients of sum(mu) with respect
+    to `parameters(model)`, the model in training mode without dropout (gradients must pass the shared segments)."""
+    import torch
+
+    model.train()
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    results = {}
+    for share in (True, False):
+        model.config.share_prefix = share
+        model.zero_grad()
+        out = model(**inputs)
+        out.mu.sum().backward()
+        results[share] = (out.mu.detach(), out.log_sigma.detach(), *(p.grad.clone() for p in parameters(model)))
+    return results
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     from editreward.offline import qwen25_tokenizer

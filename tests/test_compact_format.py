@@ -3,6 +3,7 @@ its own token; packing, saving, scoring and training unchanged; mismatches named
 
 import pytest
 import torch
+from conftest import packed_and_flat
 from PIL import Image
 
 from editreward import EditRewardConfig, EditRewardProcessor, EditRewardScorer
@@ -57,14 +58,8 @@ def test_each_head_reads_its_own_reward_token(make_model, make_processor, photos
 def test_packing_equals_one_row_per_triplet_with_gradients(make_compact_model, compact_processor, photos,
                                                            packed_attention):  # fmt: skip
     inputs = compact_processor(*_triplets(photos))
-    model = make_compact_model(head_dropout=0.0, packed_attention=packed_attention).train()
-    results = {}
-    for share in (True, False):
-        model.config.share_prefix = share
-        model.zero_grad()
-        out = model(**inputs)
-        out.mu.sum().backward()
-        results[share] = (out.mu.detach(), out.log_sigma.detach(), model.model.visual.merger.mlp[0].weight.grad.clone())
+    model = make_compact_model(packed_attention=packed_attention)
+    results = packed_and_flat(model, inputs, lambda m: [m.model.visual.merger.mlp[0].weight])
     for packed, flat in zip(results[True], results[False]):
         torch.testing.assert_close(packed, flat, atol=1e-5, rtol=1e-5)
 

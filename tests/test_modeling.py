@@ -4,6 +4,7 @@ import copy
 
 import pytest
 import torch
+from conftest import packed_and_flat
 from PIL import Image
 
 from editreward import EditRewardModel, preference_probability
@@ -174,17 +175,7 @@ def test_shared_prefix_packing_equals_one_row_per_prompt(make_model, processor, 
     inputs = processor(sources, instructions, edits)
     model = make_model(position_mode=position_mode, packed_attention=packed_attention)
     model.config.vlm_config.text_config._attn_implementation = attn_implementation
-    model.train()  # dropout off below, but gradients on: the shared segments must pass them back
-    for module in model.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
-    results = {}
-    for share in (True, False):
-        model.config.share_prefix = share
-        model.zero_grad()
-        out = model(**inputs)
-        out.mu.sum().backward()
-        results[share] = (out.mu.detach(), out.log_sigma.detach(), model.model.visual.merger.mlp[0].weight.grad.clone())
+    results = packed_and_flat(model, inputs, lambda m: [m.model.visual.merger.mlp[0].weight])
     for packed, flat in zip(results[True], results[False]):
         torch.testing.assert_close(packed, flat, atol=2e-5, rtol=1e-4)
 
