@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -255,10 +256,7 @@ def as_triplet_lists(source_images, instructions, edited_images, reserved_tokens
         raise ValueError("source_images, instructions and edited_images are all required.")
     if isinstance(instructions, str):
         instructions = [instructions]
-    if not isinstance(source_images, (list, tuple)):
-        source_images = [source_images]
-    if not isinstance(edited_images, (list, tuple)):
-        edited_images = [edited_images]
+    source_images, edited_images = _image_list(source_images), _image_list(edited_images)
     lengths = {"source_images": len(source_images), "instructions": len(instructions), "edited_images": len(edited_images)}
     if len(set(lengths.values())) != 1:
         raise ValueError(f"source_images, instructions and edited_images must have the same length, got {lengths}.")
@@ -271,3 +269,13 @@ def as_triplet_lists(source_images, instructions, edited_images, reserved_tokens
         if reserved:
             raise ValueError(f"instructions[{i}] contains the reserved special tokens {reserved}; remove them.")
     return list(source_images), list(instructions), list(edited_images)
+
+
+def _image_list(images) -> list:
+    """A list of images from a list, a tuple or any other sequence (a `datasets` column); one image (a PIL image, a
+    path, an array) becomes a list of one."""
+    if isinstance(images, (list, tuple)):
+        return list(images)
+    if isinstance(images, Sequence) and not isinstance(images, (str, bytes)):
+        return list(images)
+    return [images]

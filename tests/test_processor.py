@@ -239,3 +239,18 @@ def test_an_animated_image_is_refused_not_scored_on_its_first_frame(processor, p
     with Image.open(path) as animated:
         animated.seek(1)
         processor([photos["astronaut"]], ["x"], [animated.convert("RGB")])  # the chosen frame scores
+
+
+def test_dataset_columns_are_taken_as_lists(processor, photos):
+    """`processor(ds["source"], ds["instruction"], ds["edited"])`: datasets' columns are sequences, not one image."""
+    import datasets
+
+    rows = {"source": [photos["astronaut"], photos["coffee"]], "instruction": ["mirror it", "make it gray"],
+            "edited": [photos["rocket"], photos["chelsea"]]}  # fmt: skip
+    table = datasets.Dataset.from_dict(rows, features=datasets.Features(
+        {"source": datasets.Image(), "instruction": datasets.Value("string"), "edited": datasets.Image()}))
+    from_columns = processor(table["source"], table["instruction"], table["edited"])
+    from_lists = processor(rows["source"], rows["instruction"], rows["edited"])
+    assert from_columns["image_index"].shape == (2, 2)
+    for key in ("input_ids", "pixel_values", "image_index"):
+        assert torch.equal(from_columns[key], from_lists[key])
