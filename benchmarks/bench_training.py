@@ -27,7 +27,7 @@ import tempfile
 import torch
 import torch.nn.functional as F
 from common import INSTRUCTIONS, add_common_arguments, build_model, build_processor, edits_of, photo, set_threads
-from flop_model import describe_config, layouts, predicted_ratios
+from flop_model import describe_config, layouts, per_dimension_rows, predicted_ratios
 from reference_pass import reference_triplet_output
 from timing import interleaved, load_average, spread
 
@@ -154,12 +154,14 @@ def main(argv=None):
         batch = trainer.data_collator(rows)
         flop_models = describe_config(trainer.model, processor, args.size, threads,
                                       batch["attention_mask"].sum(-1).tolist())  # fmt: skip
-        plans = layouts(batch, trainer.model.config)
-        print(f"language-model tokens per step: reference {sum(plans['reference'][0])} ({len(plans['reference'][0])} "
-              f"rows in full, {plans['reference'][1]} image encodings); trainer {sum(plans['packed'][0])} "
-              f"({len(plans['packed'][0])} packed rows, padded; {plans['packed'][1]} image encodings)")  # fmt: skip
-        layout = "tree" if trainer.model.config.packed_attention == "tree" else "packed"  # the FLOP model's name
         official = EditPairCollator(processor)(rows)
+        with per_dimension_rows(trainer.model.config):
+            reference_plan = layouts(official, trainer.model.config)["reference"]
+        plan = layouts(batch, trainer.model.config)["packed"]
+        print(f"language-model tokens per step: reference {sum(reference_plan[0])} ({len(reference_plan[0])} rows in "
+              f"full, {reference_plan[1]} image encodings); trainer {sum(plan[0])} ({len(plan[0])} packed rows, "
+              f"padded; {plan[1]} image encodings)")  # fmt: skip
+        layout = "tree" if trainer.model.config.packed_attention == "tree" else "packed"  # the FLOP model's name
         predicted = [predicted_ratios(flops, batch, trainer.model.config, official)[layout] for flops in flop_models]
         trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
         print(f"batch: {len(rows)} pairs = {batch['input_ids'].shape[0]} rows ({args.input_format} format), "

@@ -87,13 +87,14 @@ def predicted_ratios(flops: FlopModel, inputs, config, reference_inputs=None) ->
     edits) when `inputs` are in another input format."""
     work = {name: flops.forward(*layout) for name, layout in layouts(inputs, config).items()}
     if reference_inputs is not None:
-        with _per_dimension(config):
+        with per_dimension_rows(config):
             work["reference"] = flops.forward(*layouts(reference_inputs, config)["reference"])
     return {name: work["reference"] / value for name, value in work.items() if name != "reference"}
 
 
 @contextlib.contextmanager
-def _per_dimension(config):
+def per_dimension_rows(config):
+    """`config` read as the released format (one row per dimension) for a while: to lay out the official rows."""
     previous, config.input_format = config.input_format, "per_dimension"
     try:
         yield
