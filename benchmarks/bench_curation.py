@@ -3,8 +3,8 @@ scoring one row per call, and the Ray engine's overhead against the local engine
 
     python benchmarks/bench_curation.py [--rows 48] [--batch-size 8]
 
-Not measured here (not done yet): the paper's claim in miniature (corrupted pairs of the quickstart, kept share and
-held-out accuracy); it needs a trained quickstart model.
+The paper's claim in miniature (swapped quickstart pairs: their share in the kept half, and a model trained on the
+kept half against a random half) is `bench_curation_claim.py`.
 """
 
 import argparse

@@ -115,6 +115,13 @@ def test_an_interrupted_run_leaves_whole_shards_and_resumes(saved_model_dir, edi
     np.testing.assert_allclose(result.scores["score"], scorer_scores.score, rtol=1e-4, atol=1e-5)
 
 
+def test_the_report_names_a_data_folder_given_as_a_path(saved_model_dir, edits_dir, tmp_path):
+    """A `pathlib.Path` was loaded but stated as null in report.json and as `None` in the dataset card."""
+    result = curate(saved_model_dir, edits_dir, tmp_path, SelectionRule(top_k=1), columns=COLUMNS, progress=False,
+                    plots=False)  # fmt: skip
+    assert result.report["data"] == json.loads((tmp_path / "report.json").read_text())["data"] == str(edits_dir)
+
+
 def test_shards_of_another_model_or_data_set_are_refused_by_name(saved_model_dir, make_model, processor, edits,
                                                                   edits_dir, tmp_path):  # fmt: skip
     curate(str(saved_model_dir), str(edits_dir), tmp_path / "out", SelectionRule(top_k=2), columns=COLUMNS,

@@ -28,6 +28,12 @@ def test_top_fraction_rounds_down_and_threshold_keeps_equal_values():
     assert select(scores, SelectionRule(min_score=0.5)).rows.tolist() == [0, 2, 3]
 
 
+def test_top_fraction_counts_the_fraction_as_written_not_its_binary_product():
+    """0.29 of 100 rows is 29 rows, though 0.29 * 100 is 28.999999999999996 in floating point."""
+    for fraction, rows, kept in ((0.29, 100, 29), (0.57, 100, 57), (0.58, 50, 29), (0.5, 7, 3), (1 / 3, 9, 3)):
+        assert select(table(np.arange(float(rows))), SelectionRule(top_fraction=fraction)).counts["selected"] == kept
+
+
 def test_unscored_rows_are_never_kept_and_are_counted():
     result = select(table([np.nan, 2.0, np.nan, 1.0]), SelectionRule(top_k=4))
     assert result.rows.tolist() == [1, 3]

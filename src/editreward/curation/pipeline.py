@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,7 +96,8 @@ def curate(model, data, output_dir, rule: SelectionRule, *, split=None, revision
     selected = write_selected(dataset, scores, key.score_columns(), selection.rows, output_dir / "selected")
     result = CurationResult(output_dir, selection, scores, list(config.dimensions), key.model_fingerprint,
                             key.data_fingerprint, scored_now)  # fmt: skip
-    result.report = build_report(result, rule, model, model_revision, data if isinstance(data, str) else None)
+    named = data if isinstance(data, (str, os.PathLike)) else None  # a Dataset object has no name to state
+    result.report = build_report(result, rule, model, model_revision, named)
     write_report(output_dir, result.report)
     if plots:
         result.plots = write_plots(output_dir, result, rule)

@@ -5,6 +5,7 @@ Every order is by value, highest first, and among equal values by row index, low
 rows whatever the engine, the number of workers or the order the shards were written in.
 """
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -100,12 +101,23 @@ def select(scores: dict, rule: SelectionRule, groups: np.ndarray | None = None) 
     if rule.top_k is not None:
         kept = ordered[: rule.top_k]
     elif rule.top_fraction is not None:
-        kept = ordered[: int(np.floor(rule.top_fraction * len(ordered)))]
+        kept = ordered[: fraction_count(rule.top_fraction, len(ordered))]
     else:
         kept = ordered[value[ordered] >= rule.min_score]
     counts["selected"] = len(kept)
     cut = float(value[kept[-1]]) if len(kept) else None
     return Selection(np.sort(kept), value, cut, counts)
+
+
+def fraction_count(fraction: float, count: int) -> int:
+    """The most rows k of `count` with k / count <= `fraction`: 0.29 of 100 is 29 (floor(0.29 * 100) is 28, the
+    product being 28.999999999999996 in floating point), and 1/3 of 9 is 3."""
+    k = min(count, math.floor(fraction * count))
+    while k > 0 and k / count > fraction:
+        k -= 1
+    while k < count and (k + 1) / count <= fraction:
+        k += 1
+    return k
 
 
 def _columns(scores: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
