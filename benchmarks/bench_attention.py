@@ -12,6 +12,7 @@ import statistics
 import time
 
 import torch
+from torch.nn import functional as F
 from common import INSTRUCTIONS, add_common_arguments, build_model, build_processor, edits_of, photo, set_threads
 from timing import interleaved, load_average, machine
 
@@ -32,19 +33,14 @@ def packed_layout(model, processor, count: int):
 
 
 def flex_side(layout, query, key, value, scale):
-    """A compiled FlexAttention call whose block mask is the tree's: (compile seconds, the call)."""
+    """A compiled FlexAttention call whose block mask is the tree's (read from the layout's dense mask): (compile
+    seconds, the call)."""
     from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
-    segments = layout.segments[0]
-    segment_id = torch.full((layout.packed_len,), len(segments), dtype=torch.long)  # padding: its own segment
-    visible = torch.eye(len(segments) + 1, dtype=torch.bool)
-    for s, (start, length, parent) in enumerate(segments):
-        segment_id[start : start + length] = s
-        while parent >= 0:
-            visible[s, parent], parent = True, segments[parent][2]
+    allowed = layout.attention_mask()[0, 0]
 
     def tree(b, h, q, k):
-        return (k <= q) & visible[segment_id[q], segment_id[k]]
+        return allowed[q, k]
 
     block_mask = create_block_mask(tree, None, None, layout.packed_len, layout.packed_len, device="cpu")
     compiled = torch.compile(flex_attention, dynamic=False)
@@ -62,7 +58,8 @@ def main():
     processor = build_processor(args.family)
     model = build_model(processor, args.size, family=args.family)
     text = model.config.vlm_config.text_config
-    heads, kv_heads, dim = text.num_attention_heads, text.num_key_value_heads, text.hidden_size // text.num_attention_heads
+    heads, kv_heads = text.num_attention_heads, text.num_key_value_heads
+    dim = text.hidden_size // heads
     print(f"machine: {machine()}; torch {torch.__version__}, {threads} thread(s), float32; load {load_average()}")
     print(f"attention of the '{args.size}' config: {heads} heads, {kv_heads} KV heads, head size {dim}")
 
@@ -75,14 +72,18 @@ def main():
         query = torch.randn(1, heads, layout.packed_len, dim, generator=generator)
         key, value = (torch.randn(1, kv_heads, layout.packed_len, dim, generator=generator) for _ in range(2))
         scale, mask = dim**-0.5, layout.attention_mask()
-        plan = TreeAttentionPlan.of(layout.segments, layout.packed_len, "cpu")
+        plan = TreeAttentionPlan.of(layout)
         outputs = {}
-        sides = {
-            "SDPA, dense tree mask": lambda: outputs.__setitem__("dense", torch.nn.functional.scaled_dot_product_attention(
-                query, key, value, attn_mask=mask, scale=scale, enable_gqa=True).transpose(1, 2)),
-            "tree attention (SDPA per depth)": lambda: outputs.__setitem__("tree", tree_attention_forward(
-                Module(), query, key, value, None, scaling=scale, editreward_tree=plan)[0]),
-        }  # fmt: skip
+
+        def dense():
+            outputs["dense"] = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, scale=scale,
+                                                              enable_gqa=True).transpose(1, 2)  # fmt: skip
+
+        def tree():
+            outputs["tree"] = tree_attention_forward(Module(), query, key, value, None, scaling=scale,
+                                                     editreward_tree=plan)[0]  # fmt: skip
+
+        sides = {"SDPA, dense tree mask": dense, "tree attention (SDPA per depth)": tree}
         try:
             compile_s, flex = flex_side(layout, query, key, value, scale)
             sides["FlexAttention, tree block mask"] = lambda: outputs.__setitem__("flex", flex().transpose(1, 2))
@@ -94,11 +95,12 @@ def main():
         valid = layout.valid[0]
         print(f"\n{count} edit(s): packed row of {layout.packed_len} tokens, {len(layout.segments[0])} segments"
               + (f"; FlexAttention compiled in {compile_s:.1f} s" if compile_s is not None else ""))
-        dense = statistics.median(times["SDPA, dense tree mask"])
+        dense_median = statistics.median(times["SDPA, dense tree mask"])
         for (side, seconds), name in zip(times.items(), ("dense", "tree", "flex")):
             difference = (outputs[name][0, valid] - outputs["dense"][0, valid]).abs().max().item()
-            print(f"  {side:<34} {statistics.median(seconds) * 1e3:8.1f} ms  ({dense / statistics.median(seconds):.2f}x "
-                  f"the dense mask)  largest difference {difference:.1e}")  # fmt: skip
+            median = statistics.median(seconds)
+            print(f"  {side:<34} {median * 1e3:8.1f} ms  ({dense_median / median:.2f}x the dense mask)  largest "
+                  f"difference {difference:.1e}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -8,19 +8,18 @@ its two dimensions), its attention computed only where the tree mask allows (`pa
 default) or over the whole packed row under the dense mask (`"mask"`), and without packing (`share_prefix=False`:
 one row per (edit, dimension), images still encoded once), to show what each mechanism contributes. Last, the
 compact single-pass format (`input_format="compact"`: one row per edit holding both rubrics' essentials and one
-reward token per dimension; the same weights, another input, so other scores: a format for new models). Groups of 1, 2 and 4 edits of one source; every side includes
-preprocessing. Prints edited images per second of each side, the ratios, the largest score difference between the
+reward token per dimension; the same weights, another input, so other scores: a format for new models). Groups of
+1, 2 and 4 edits of one source; every side includes preprocessing. Prints edited images per second of each side, the ratios, the largest score difference between the
 sides, and the forward time per triplet of the tiny and the small config.
 
     python benchmarks/bench_scoring.py [--repeats 3] [--size small|tiny] [--threads 1] [--position-mode mrope]
 """
 
 import argparse
-import contextlib
 import statistics
 
 import torch
-from common import INSTRUCTIONS, add_common_arguments, build_model, build_processor, edits_of, photo, set_threads
+from common import INSTRUCTIONS, add_common_arguments, build_model, build_processor, edits_of, overridden, photo, set_threads
 from flop_model import describe_config, predicted_ratios
 from reference_pass import reference_triplet_output
 from timing import interleaved, load_average, spread
@@ -46,20 +45,10 @@ def batched_side(scorer, share_prefix: bool, source, instruction, edits, results
     return run
 
 
-@contextlib.contextmanager
-def input_format(config, name: str):
-    """The model's config set to another input format for a while (the benchmark's sides share one model)."""
-    previous, config.input_format = config.input_format, name
-    try:
-        yield
-    finally:
-        config.input_format = previous
-
-
 def compact_side(scorer, source, instruction, edits, results: dict):
     def run():
         scorer.model.config.share_prefix, scorer.model.config.packed_attention = True, "tree"
-        with input_format(scorer.model.config, "compact"):
+        with overridden(scorer.model.config, input_format="compact"):
             results["compact"] = scorer.score_group(source, instruction, edits)
 
     return run
@@ -74,7 +63,7 @@ def largest_difference(scores, reference: torch.Tensor) -> float:
 
 def bench_groups(model, processor, compact_processor, flop_models, repeats: int) -> list[tuple]:
     scorer = EditRewardScorer(model, processor, batch_size=max(GROUPS), device="cpu", dtype=torch.float32)
-    with input_format(model.config, "compact"):
+    with overridden(model.config, input_format="compact"):
         compact = EditRewardScorer(model, compact_processor, batch_size=max(GROUPS), device="cpu", dtype=torch.float32)
     table = []
     for count, name in GROUPS.items():
@@ -84,7 +73,7 @@ def bench_groups(model, processor, compact_processor, flop_models, repeats: int)
         compact_inputs = compact_processor(source_images=[source] * count, instructions=[instruction] * count,
                                            edited_images=edits)  # fmt: skip
         predicted = [predicted_ratios(flops, inputs, model.config) for flops in flop_models]
-        with input_format(model.config, "compact"):
+        with overridden(model.config, input_format="compact"):
             for ratios, flops in zip(predicted, flop_models):
                 ratios["compact"] = predicted_ratios(flops, compact_inputs, model.config, inputs)["tree"]
         results = {}

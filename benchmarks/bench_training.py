@@ -26,8 +26,8 @@ import tempfile
 
 import torch
 import torch.nn.functional as F
-from common import INSTRUCTIONS, add_common_arguments, build_model, build_processor, edits_of, photo, set_threads
-from flop_model import describe_config, layouts, per_dimension_rows, predicted_ratios
+from common import INSTRUCTIONS, add_common_arguments, build_model, build_processor, edits_of, overridden, photo, set_threads
+from flop_model import describe_config, layouts, predicted_ratios
 from reference_pass import reference_triplet_output
 from timing import interleaved, load_average, spread
 
@@ -155,7 +155,7 @@ def main(argv=None):
         flop_models = describe_config(trainer.model, processor, args.size, threads,
                                       batch["attention_mask"].sum(-1).tolist())  # fmt: skip
         official = EditPairCollator(processor)(rows)
-        with per_dimension_rows(trainer.model.config):
+        with overridden(trainer.model.config, input_format="per_dimension"):
             reference_plan = layouts(official, trainer.model.config)["reference"]
         plan = layouts(batch, trainer.model.config)["packed"]
         print(f"language-model tokens per step: reference {sum(reference_plan[0])} ({len(reference_plan[0])} rows in "

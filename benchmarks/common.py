@@ -7,6 +7,8 @@ after the 2 x 2 merge; the prompts are the released rubric prompts. `flop_model`
 interleaves the sides and reports medians.
 """
 
+import contextlib
+
 from editreward.utils.environment import use_offline_environment
 
 use_offline_environment(overwrite=False)  # before anything imports huggingface_hub or transformers
@@ -79,6 +81,20 @@ def full_size_config(tokenizer, family: str = "qwen2_5_vl"):
         config.vision_config.deepstack_visual_indexes = [8, 16, 24]
         config.vision_config.num_position_embeddings = 2304
     return config
+
+
+@contextlib.contextmanager
+def overridden(obj, **fields):
+    """`obj`'s attributes set to `fields` for a while (the benchmarks' sides share one model: its config's input
+    format, packed attention, or its language model's attention implementation), restored after."""
+    previous = {name: getattr(obj, name) for name in fields}
+    for name, value in fields.items():
+        setattr(obj, name, value)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            setattr(obj, name, value)
 
 
 def set_threads(threads: int) -> int:

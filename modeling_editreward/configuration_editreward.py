@@ -130,7 +130,9 @@ class EditRewardConfig(PreTrainedConfig):
                 f"edited_image_frames={self.edited_image_frames!r} is not supported; use one of {EDITED_IMAGE_FRAMES}."
             )
         if self.packed_attention not in PACKED_ATTENTIONS:
-            raise ValueError(f"packed_attention={self.packed_attention!r} is not supported; use one of {PACKED_ATTENTIONS}.")
+            raise ValueError(
+                f"packed_attention={self.packed_attention!r} is not supported; use one of {PACKED_ATTENTIONS}."
+            )
         if not self.dimensions:
             raise ValueError("dimensions is empty; an EditReward model needs at least one quality dimension.")
         check_input_format(self)

@@ -244,8 +244,7 @@ class EditRewardModel(EditRewardPreTrainedModel):
         text_config = self.model.language_model.config
         if text_config._attn_implementation != TREE_ATTENTION:  # SDPA itself when called without a plan
             text_config._attn_implementation = TREE_ATTENTION
-        plan = TreeAttentionPlan.of(layout.segments, layout.packed_len, layout.valid.device)
-        return {"attention_mask": None, "editreward_tree": plan}
+        return {"attention_mask": None, "editreward_tree": TreeAttentionPlan.of(layout)}
 
     def encode_images(self, pixel_values: torch.Tensor, image_grid_thw: torch.LongTensor) -> tuple[torch.Tensor, ...]:
         """Vision-tower features of each distinct image, one tensor of visual tokens per image."""

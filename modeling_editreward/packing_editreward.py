@@ -37,18 +37,24 @@ class PackedLayout:
         segment_id = torch.full((n, length), -1, dtype=torch.long)
         visible = torch.zeros(n, max(map(len, self.segments)), max(map(len, self.segments)), dtype=torch.bool)
         for i, segs in enumerate(self.segments):
-            for s, (start, size, parent) in enumerate(segs):
+            for s, (start, size, _) in enumerate(segs):
                 segment_id[i, start : start + size] = s
-                visible[i, s, s] = True
-                while parent >= 0:
-                    visible[i, s, parent] = True
-                    parent = segs[parent][2]
+                visible[i, s, [*ancestors(segs, s), s]] = True
         seg = segment_id.clamp(min=0)
         seg_visible = visible[torch.arange(n)[:, None, None], seg[:, :, None], seg[:, None, :]]
         causal = torch.ones(length, length, dtype=torch.bool).tril()
         mask = seg_visible & causal & (segment_id >= 0)[:, None, :]
         mask |= torch.eye(length, dtype=torch.bool)  # padding attends to itself: no empty softmax rows
         return mask.unsqueeze(1).to(self.valid.device)
+
+
+def ancestors(segments: list[tuple[int, int, int]], s: int) -> list[int]:
+    """The ancestors of segment `s` of one packed row (`PackedLayout.segments[row]`), the root first."""
+    found, parent = [], segments[s][2]
+    while parent >= 0:
+        found.insert(0, parent)
+        parent = segments[parent][2]
+    return found
 
 
 def plan_shared_prefix(input_ids, prefix_ends, edit_ends, source_keys, edit_keys, reward_cols):

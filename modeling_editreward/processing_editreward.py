@@ -25,9 +25,9 @@ class EditRewardProcessor(ProcessorMixin):
     and each dimension, one user turn with the source image, the edited image, then the rubric prompt with the
     instruction and the reward suffix, rendered with the backbone's chat template (`add_generation_prompt=True`).
 
-    Rows are triplet-major (`row = triplet * num_dimensions + dimension`; one row per triplet in the compact format). Each distinct image is resized and
-    patchified once per call, however many rows use it; `image_index[i] = (source, edited)` points into the
-    distinct images (`image_grid_thw`, `pixel_values`).
+    Rows are triplet-major (`row = triplet * num_dimensions + dimension`; one row per triplet in the compact format).
+    Each distinct image is resized and patchified once per call, however many rows use it; `image_index[i] =
+    (source, edited)` points into the distinct images (`image_grid_thw`, `pixel_values`).
 
     Args:
         image_processor (`Qwen2VLImageProcessorPil`): the backbone's image processor (PIL backend).
@@ -274,8 +274,4 @@ def as_triplet_lists(source_images, instructions, edited_images, reserved_tokens
 def _image_list(images) -> list:
     """A list of images from a list, a tuple or any other sequence (a `datasets` column); one image (a PIL image, a
     path, an array) becomes a list of one."""
-    if isinstance(images, (list, tuple)):
-        return list(images)
-    if isinstance(images, Sequence) and not isinstance(images, (str, bytes)):
-        return list(images)
-    return [images]
+    return list(images) if isinstance(images, Sequence) and not isinstance(images, (str, bytes)) else [images]

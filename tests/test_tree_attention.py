@@ -46,7 +46,7 @@ def test_tree_attention_equals_attention_under_the_dense_mask_with_its_gradients
     query = torch.randn(rows, 4, length, 8, generator=generator, dtype=torch.float64, requires_grad=True)
     key, value = (torch.randn(rows, 2, length, 8, generator=generator, dtype=torch.float64, requires_grad=True)
                   for _ in range(2))  # float64: the same computation, not merely close  # fmt: skip
-    plan = TreeAttentionPlan.of(layout.segments, layout.packed_len, "cpu")
+    plan = TreeAttentionPlan.of(layout)
     tree, _ = tree_attention_forward(_Attention(2), query, key, value, None, scaling=0.3, editreward_tree=plan)
     dense = F.scaled_dot_product_attention(query, key, value, attn_mask=layout.attention_mask(), scale=0.3,
                                            enable_gqa=True).transpose(1, 2)  # fmt: skip
@@ -61,7 +61,7 @@ def test_tree_attention_equals_attention_under_the_dense_mask_with_its_gradients
 def test_a_group_of_four_computes_a_fraction_of_the_dense_square(make_model, processor, photos):
     """The point of it: each rubric sees its prefix, its image and itself, not the other edits' tokens."""
     layout = _layout(make_model(), _group_inputs(processor, photos))
-    plan = TreeAttentionPlan.of(layout.segments, layout.packed_len, "cpu")
+    plan = TreeAttentionPlan.of(layout)
     computed = sum(level.mask.shape[0] * level.mask.shape[2] * level.mask.shape[3] for level in plan.levels)
     dense = layout.valid.shape[0] * layout.packed_len**2
     allowed = int(layout.attention_mask()[:, 0][layout.valid].sum())  # the dense mask's True entries on real queries
